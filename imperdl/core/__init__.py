@@ -1,0 +1,49 @@
+"""The engine: Array, primitives and their registry, dispatch and policies, the tape and differential operators."""
+from . import mxnet_impls as _mxnet_impls  # noqa: F401  (fills the MXNet column of the registry)
+from . import registry as _registry  # noqa: F401  (builds the Array surface)
+from .array import Array
+from .dispatch import Primitive
+from .fallback import FallbackError, FallbackWarning, fallback_mode, get_fallback_mode, set_fallback_mode
+from .policy import (
+    AutoBlacklistPolicy,
+    BlacklistPolicy,
+    MXNetUnsupportedError,
+    OnlyMXNetPolicy,
+    OnlyNumPyPolicy,
+    Policy,
+    PreferMXNetPolicy,
+    get_global_policy,
+    set_global_policy,
+    wrap_policy,
+)
+from .statistics import print_statistics, reset_statistics, statistics
+from .autograd import (
+    checkpoint,
+    convert_args,
+    elementwise_grad,
+    grad,
+    grad_and_loss,
+    hessian,
+    hessian_vector_product,
+    imperdl_to_numpy,
+    jacobian,
+    make_vjp,
+    numpy_to_imperdl,
+    return_numpy,
+    value_and_grad,
+)
+from .customop import CustomOp, customop
+from .tape import InPlaceGradientError, NoGradientError
+from .rules import load_all as _load_rules
+
+_load_rules()
+
+__all__ = [
+    "Array", "Primitive", "Policy", "PreferMXNetPolicy", "OnlyNumPyPolicy", "OnlyMXNetPolicy", "BlacklistPolicy",
+    "AutoBlacklistPolicy", "MXNetUnsupportedError", "set_global_policy", "get_global_policy", "wrap_policy",
+    "FallbackError", "FallbackWarning", "fallback_mode", "get_fallback_mode", "set_fallback_mode",
+    "statistics", "print_statistics", "reset_statistics", "grad", "grad_and_loss", "value_and_grad",
+    "elementwise_grad", "jacobian", "hessian", "hessian_vector_product", "make_vjp", "checkpoint", "customop",
+    "CustomOp", "numpy_to_imperdl", "imperdl_to_numpy", "convert_args", "return_numpy", "NoGradientError",
+    "InPlaceGradientError",
+]

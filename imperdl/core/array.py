@@ -1,0 +1,427 @@
+"""Array: one value stored on the host (NumPy), on an MXNet context, or both.
+
+Storage is a short list indexed by backend number; a ``None`` slot is stale, a filled one is fresh. Data moves
+lazily, the first time a backend needs it, and every move is counted and logged. Shape and dtype are metadata:
+reading them never copies (for MXNet results they are filled from the primitive's meta rule or asked once).
+
+Views follow NumPy: a basic-index, reshape or transpose result is tied to its root array by the chain of view
+operations that made it. Reading a view whose root changed recomputes it; writing a view writes its root on
+the host (the only place where views are real memory), so every alias sees every in-place update.
+"""
+from __future__ import annotations
+
+import logging
+import operator
+
+import numpy
+
+from .. import context as _context
+from . import signature as _signature
+from . import statistics as _stats
+from .backends import BACKENDS, NAMES
+
+_DEBUG = logging.DEBUG
+
+
+class Array:
+    """An n-dimensional array that behaves like ``numpy.ndarray`` and runs its operations through dispatch."""
+
+    __slots__ = ("_data", "_shape", "_dtype", "_ctx", "_keyc", "_version", "_view", "_cow", "_node", "__weakref__")
+    __array_priority__ = 1000.0
+    __hash__ = None
+
+    def __init__(self, data, backend: int = 0, ctx=None, shape=None, dtype=None):
+        d = [None, None]
+        d[backend] = data
+        self._data = d
+        self._shape = shape
+        self._dtype = dtype
+        self._ctx = ctx
+        self._keyc = None
+        self._version = 0
+        self._view = None  # (root Array, chain of (primitive, args, kwargs), root version seen)
+        self._cow = False  # host buffer borrowed from another array: copy before writing it
+        self._node = None  # autograd bookkeeping (imperdl.core.tape)
+
+    # ------------------------------------------------------------------ metadata (never copies)
+    def _fill_meta(self):
+        x = self._data[0]
+        if x is None:
+            x = self._data[1]
+        self._shape = tuple(x.shape)
+        self._dtype = numpy.dtype(x.dtype)
+
+    @property
+    def shape(self) -> tuple:
+        if self._shape is None:
+            self._fill_meta()
+        return self._shape
+
+    @shape.setter
+    def shape(self, new):
+        self._assign(self.reshape(new), reshape_ok=True)
+
+    @property
+    def dtype(self) -> numpy.dtype:
+        if self._dtype is None:
+            self._fill_meta()
+        return self._dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def key(self) -> tuple:
+        """The dispatch descriptor: ('A', dtype, ndim, is_empty)."""
+        k = self._keyc
+        if k is None:
+            shape = self.shape
+            k = self._keyc = ("A", self.dtype, len(shape), 0 in shape)
+        return k
+
+    @property
+    def context(self):
+        """Where the MXNet copy lives, or ``cpu()`` for a host-only array."""
+        if self._data[1] is not None and self._ctx is not None:
+            return self._ctx
+        return _context.cpu()
+
+    @property
+    def backends(self) -> tuple:
+        """Names of the backends holding a fresh copy (for inspection and tests)."""
+        self._check_view()
+        return tuple(NAMES[i] for i, x in enumerate(self._data) if x is not None)
+
+    # ------------------------------------------------------------------ storage
+    def _check_view(self):
+        v = self._view
+        if v is not None and v[0]._version != v[2]:
+            self._refresh()
+
+    def _get(self, b: int):
+        """This array's data on backend ``b``, copying it there if needed."""
+        if self._view is not None:
+            self._check_view()
+        x = self._data[b]
+        if x is None:
+            return self._sync(b)
+        if b and self._ctx is not _context._current and self._ctx != _context.current_context():
+            return self._sync(b)
+        return x
+
+    def _sync(self, b: int):
+        d = self._data
+        ctx = _context.current_context()
+        if b == 0:
+            src = 1
+            out = BACKENDS[1].to_host(d[1])
+            _stats.syncs[0] += 1
+        elif d[1] is not None:  # MXNet data on another context
+            src = 1
+            out = BACKENDS[1].move(d[1], ctx)
+            d[1] = None
+        else:
+            src = 0
+            out = BACKENDS[b].from_host(d[0], ctx)
+        nbytes = out.size * out.dtype.itemsize if b == 0 else d[0].nbytes if d[0] is not None else 0
+        _stats.count_copy(src, b, nbytes)
+        log = _stats.copy_log
+        if log.isEnabledFor(_DEBUG):
+            log.debug(
+                "Copy from %s array to %s array for Array \"%d\" of shape %s.",
+                BACKENDS[src].NAME, BACKENDS[b].NAME, id(self), self.shape,
+            )
+        d[b] = out
+        if b:
+            self._ctx = ctx
+        return out
+
+    def _set_data(self, x, b: int, ctx=None):
+        """Replace the contents with ``x`` on backend ``b``; every other copy becomes stale."""
+        d = [None, None]
+        d[b] = x
+        self._data = d
+        if b:
+            self._ctx = ctx or _context.current_context()
+        self._version += 1
+
+    # ------------------------------------------------------------------ views
+    def _refresh(self):
+        root, chain, _ = self._view
+        x = root
+        for prim, args, kwargs in chain:
+            x = prim(x, *args, **kwargs)
+        self._data = list(x._data)
+        self._ctx = x._ctx
+        self._view = (root, chain, root._version)
+
+    def _write(self, mutate, b: int = 0):
+        """Run ``mutate(buffer)`` in place on backend ``b``; views write their root on the host."""
+        v = self._view
+        if v is None:
+            x = self._get(b)
+            if self._cow:  # the buffer is shared (with a tape snapshot or a NumPy base): write a copy
+                x = x.copy()
+                self._cow = False
+            mutate(x)
+            self._set_data(x, b, self._ctx)
+            return
+        root, chain, _ = v
+        base = root._get(0)
+        if root._cow:
+            base = root._data[0] = base.copy()
+            root._cow = False
+        x = base
+        for prim, args, kwargs in chain:
+            x = prim.impls[0](x, *args, **kwargs)
+        if not numpy.shares_memory(x, base):  # NumPy made a copy here: this array is not a view after all
+            self._view = None
+            self._data = [x, None]
+            mutate(x)
+            self._version += 1
+            return
+        mutate(x)
+        root._set_data(base, 0)
+        self._data = [x, None]
+        self._view = (root, chain, root._version)
+        self._version += 1
+
+    def _assign(self, src: Array, reshape_ok: bool = False):
+        """Give this array ``src``'s value in place (``a += b``, ``a.sort()``, ``out=``); aliases see it."""
+        from .tape import on_assign
+
+        if not reshape_ok and src.shape != self.shape:
+            raise ValueError(
+                f"non-broadcastable output operand with shape {self.shape} doesn't match the broadcast shape "
+                f"{src.shape}"
+            )
+        if src.dtype != self.dtype:
+            if not numpy.can_cast(src.dtype, self.dtype, "same_kind"):
+                raise TypeError(
+                    f"Cannot cast result of dtype {src.dtype} to the in-place output of dtype {self.dtype} "
+                    "with casting rule 'same_kind'"
+                )
+            src = src.astype(self.dtype)
+        on_assign(self, src)
+        if self._view is not None:
+            val = src._get(0)
+            self._write(lambda x: x.__setitem__(Ellipsis, val))
+            return
+        self._data = list(src._data)
+        self._ctx = src._ctx
+        self._cow = self._data[0] is not None
+        src._cow = src._data[0] is not None
+        if reshape_ok:
+            self._shape = src._shape
+            self._keyc = None
+        self._version += 1
+
+    # ------------------------------------------------------------------ conversions
+    def asnumpy(self) -> numpy.ndarray:
+        """A NumPy copy of the value (independent of this array)."""
+        return numpy.array(self._get(0), copy=True)
+
+    def wait_to_read(self) -> None:
+        """Block until pending MXNet work producing this array is done."""
+        x = self._data[1]
+        if x is not None:
+            x.wait_to_read()
+
+    def __array__(self, dtype=None):
+        x = self._get(0)
+        if dtype is not None and numpy.dtype(dtype) != x.dtype:
+            return x.astype(dtype)
+        v = x.view()
+        v.flags.writeable = False  # writes must go through the Array so MXNet copies stay right
+        return v
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from .registry import lookup_ufunc
+
+        out = kwargs.pop("out", None)
+        prim = lookup_ufunc(ufunc, method)
+        result = prim(*inputs, **kwargs)
+        if out is None:
+            return result
+        results = result if isinstance(result, tuple) else (result,)
+        for o, r in zip(out, results):
+            _store_into(o, r)
+        return out[0] if len(out) == 1 else out
+
+    def __array_function__(self, func, types, args, kwargs):
+        from .registry import lookup_function
+
+        prim = lookup_function(func)
+        if prim is None:
+            return func(*_to_host_tree(args), **_to_host_tree(kwargs))
+        return prim(*args, **kwargs)
+
+    def __reduce__(self):
+        return (_from_host, (self.asnumpy(),))
+
+    def __copy__(self):
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
+    # ------------------------------------------------------------------ Python protocols (host values)
+    def __len__(self) -> int:
+        shape = self.shape
+        if not shape:
+            raise TypeError("len() of unsized object")
+        return shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d array")
+        for i in range(self.shape[0]):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        return bool(self._get(0))
+
+    def __float__(self) -> float:
+        return float(self._get(0))
+
+    def __int__(self) -> int:
+        return int(self._get(0))
+
+    def __complex__(self) -> complex:
+        return complex(self._get(0))
+
+    def __index__(self) -> int:
+        return operator.index(self._get(0))
+
+    def __repr__(self) -> str:
+        return repr(self._get(0))
+
+    def __str__(self) -> str:
+        return str(self._get(0))
+
+    def __format__(self, spec: str) -> str:
+        return format(self._get(0), spec)
+
+    def __contains__(self, value) -> bool:
+        return bool((self == value).any())
+
+    def item(self, *args):
+        return self._get(0).item(*args)
+
+    def tolist(self):
+        return self._get(0).tolist()
+
+    def tobytes(self, order="C") -> bytes:
+        return self._get(0).tobytes(order)
+
+    @property
+    def flat(self):
+        v = self._get(0).view()
+        v.flags.writeable = False
+        return v.flat
+
+    # ------------------------------------------------------------------ in-place methods
+    def __setitem__(self, key, value) -> None:
+        from .dispatch import setitem
+
+        setitem(self, key, value)
+
+    def fill(self, value) -> None:
+        self[...] = value
+
+    def sort(self, axis=-1, kind=None, order=None) -> None:
+        from .registry import primitive
+
+        self._assign(primitive("sort")(self, axis=axis, kind=kind, order=order))
+
+    def partition(self, kth, axis=-1, kind="introselect", order=None) -> None:
+        from .registry import primitive
+
+        self._assign(primitive("partition")(self, kth, axis=axis, kind=kind, order=order))
+
+    def put(self, indices, values, mode="raise") -> None:
+        from .tape import check_mutation
+
+        check_mutation(self, "ndarray.put")
+
+        def mutate(x):
+            x.put(_to_host_tree(indices), _to_host_tree(values), mode)
+
+        self._write(mutate)
+
+    def itemset(self, *args) -> None:
+        if len(args) == 1:
+            self[numpy.unravel_index(0, self.shape) if self.size == 1 else ()] = args[0]
+        else:
+            self[args[:-1] if len(args) > 2 else args[0]] = args[-1]
+
+    def resize(self, *new_shape, refcheck=True) -> None:
+        from .tape import check_mutation
+
+        check_mutation(self, "ndarray.resize")
+        shape = new_shape[0] if len(new_shape) == 1 and not isinstance(new_shape[0], int) else new_shape
+        host = numpy.array(self._get(0))
+        host.resize(shape, refcheck=False)
+        self._assign(_from_host(host), reshape_ok=True)
+
+    # ------------------------------------------------------------------ NumPy-method spellings with varargs
+    def reshape(self, *shape, order="C"):
+        from .registry import primitive
+
+        if len(shape) == 1:
+            shape = shape[0]
+        return primitive("reshape")(self, shape, order=order)
+
+    def transpose(self, *axes):
+        from .registry import primitive
+
+        if len(axes) == 1:
+            axes = axes[0]
+        return primitive("transpose")(self, axes or None)
+
+    @property
+    def T(self):
+        from .registry import primitive
+
+        return primitive("transpose")(self)
+
+
+def _from_host(x) -> Array:
+    return Array(numpy.asarray(x))
+
+
+def _store_into(out, value) -> None:
+    if isinstance(out, Array):
+        out._assign(value if isinstance(value, Array) else _from_host(value))
+    else:
+        numpy.copyto(out, numpy.asarray(value), casting="same_kind")
+
+
+def _to_host_tree(x):
+    """Arrays inside ``x`` (a value, list, tuple or dict) replaced by their host data."""
+    t = type(x)
+    if t is Array:
+        return x._get(0)
+    if t is list or t is tuple:
+        return t(_to_host_tree(e) for e in x)
+    if t is dict:
+        return {k: _to_host_tree(v) for k, v in x.items()}
+    return x
+
+
+_signature.register(Array, Array.key)

@@ -1,0 +1,285 @@
+"""Differential operators: compositions over one primitive operation, ``make_vjp``.
+
+Arguments may be Arrays, NumPy arrays, Python scalars, or lists/tuples/dicts of them; the gradient has the same
+structure (a params dict gives a grads dict). A non-scalar output is differentiated as its sum. Gradients are
+Arrays with the shape and dtype of their argument (Python and integer scalars give float64 0-d arrays).
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import numpy
+
+from .array import Array
+from .tape import Tape, state
+
+
+def _as_array(x) -> Array:
+    if type(x) is Array:
+        return x
+    a = numpy.asarray(x)
+    if a.dtype.kind not in "fc":
+        a = a.astype(numpy.float64)
+    return Array(a)
+
+
+def _watch_tree(tape: Tape, x):
+    t = type(x)
+    if t is list or t is tuple:
+        return t(_watch_tree(tape, e) for e in x)
+    if t is dict:
+        return {k: _watch_tree(tape, v) for k, v in x.items()}
+    return tape.watch(_as_array(x))
+
+
+def _leaves_of(x, out: list) -> list:
+    t = type(x)
+    if t is list or t is tuple:
+        for e in x:
+            _leaves_of(e, out)
+    elif t is dict:
+        for v in x.values():
+            _leaves_of(v, out)
+    elif t is Array:
+        out.append(x)
+    return out
+
+
+def _map_tree(fn, x, *rest):
+    t = type(x)
+    if t is list or t is tuple:
+        return t(_map_tree(fn, e, *(r[i] for r in rest)) for i, e in enumerate(x))
+    if t is dict:
+        return {k: _map_tree(fn, v, *(r[k] for r in rest)) for k, v in x.items()}
+    return fn(x, *rest)
+
+
+def _argnums(argnum) -> tuple[tuple, bool]:
+    if isinstance(argnum, (tuple, list)):
+        return tuple(argnum), True
+    return (argnum,), False
+
+
+def make_vjp(f: Callable, argnum=0) -> Callable:
+    """``make_vjp(f, argnum)(*args) -> (vjp, value)``; ``vjp(g)`` maps an output cotangent to input gradients.
+
+    ``vjp`` may be called many times (``jacobian`` does); ``g=None`` means ones (the sum of the output).
+    """
+    nums, many = _argnums(argnum)
+
+    def maker(*args, **kwargs):
+        tape = Tape()
+        args = list(args)
+        for n in nums:
+            args[n] = _watch_tree(tape, args[n])
+        state.stack.append(tape)
+        try:
+            ans = f(*args, **kwargs)
+        finally:
+            state.stack.remove(tape)
+        watched = [args[n] for n in nums]
+
+        def vjp(g=None, _retain=True):
+            return _backward(tape, ans, g, watched, many, _retain)
+
+        return vjp, ans
+
+    return maker
+
+
+def _backward(tape: Tape, ans, g, watched, many: bool, retain: bool):
+    import imperdl.numpy as np
+
+    outs = _leaves_of(ans, [])
+    gs = _leaves_of(g, []) if g is not None else [None] * len(outs)
+    if len(gs) != len(outs):
+        raise ValueError(f"vjp: the cotangent has {len(gs)} arrays, the output {len(outs)}")
+    seeds = []
+    for o, go in zip(outs, gs):
+        if o._node is None or tape not in o._node:
+            continue
+        if go is None:
+            go = np.ones_like(o)
+        elif not isinstance(go, Array):
+            go = _as_array(go)
+        seeds.append((o._node[tape], go))
+    leaf_grads = tape.backward(seeds, retain=retain) if seeds else {}
+
+    def grad_of(leaf):
+        gl = leaf_grads.get(leaf._node[tape][0])
+        if gl is None:
+            return np.zeros_like(leaf)
+        if type(gl) is not Array:
+            gl = _as_array(gl)
+        if gl.shape != leaf.shape:
+            gl = np.broadcast_to(gl, leaf.shape) if gl.size == 1 else gl.reshape(leaf.shape)
+        if gl.dtype != leaf.dtype:
+            gl = gl.real.astype(leaf.dtype) if leaf.dtype.kind != "c" else gl.astype(leaf.dtype)
+        return gl
+
+    result = tuple(_map_tree(grad_of, w) for w in watched)
+    return result if many else result[0]
+
+
+def _detach(x):
+    """``x`` without this computation's tape references (so a kept loss does not keep the graph alive)."""
+    def one(a):
+        if type(a) is not Array or a._node is None:
+            return a
+        live = {t: r for t, r in a._node.items() if t in state.stack}
+        if len(live) == len(a._node):
+            return a
+        d = Array.__new__(Array)
+        d._data, d._shape, d._dtype, d._ctx, d._keyc = list(a._data), a._shape, a._dtype, a._ctx, a._keyc
+        d._version, d._view, d._cow, d._node = 0, None, True, live or None
+        a._cow = True
+        return d
+
+    return _map_tree(one, x)
+
+
+def grad_and_loss(f: Callable, argnum=0) -> Callable:
+    """``grad_and_loss(f, argnum)(*args) -> (gradients, loss)`` — MinPy's order."""
+    def wrapped(*args, **kwargs):
+        vjp, ans = make_vjp(f, argnum)(*args, **kwargs)
+        return vjp(None, _retain=False), _detach(ans)
+
+    return _named(wrapped, f, "grad_and_loss")
+
+
+def value_and_grad(f: Callable, argnum=0) -> Callable:
+    """``value_and_grad(f, argnum)(*args) -> (value, gradients)`` — autograd's and JAX's order."""
+    gl = grad_and_loss(f, argnum)
+
+    def wrapped(*args, **kwargs):
+        g, v = gl(*args, **kwargs)
+        return v, g
+
+    return _named(wrapped, f, "value_and_grad")
+
+
+def grad(f: Callable, argnum=0) -> Callable:
+    """The gradient of ``f`` w.r.t. argument ``argnum`` (a tuple/list of argnums gives a tuple of gradients)."""
+    gl = grad_and_loss(f, argnum)
+
+    def wrapped(*args, **kwargs):
+        return gl(*args, **kwargs)[0]
+
+    return _named(wrapped, f, "grad")
+
+
+def elementwise_grad(f: Callable, argnum=0) -> Callable:
+    """The vjp with a cotangent of ones: for elementwise ``f``, the derivative at every element."""
+    return _named(grad(f, argnum), f, "elementwise_grad")
+
+
+def jacobian(f: Callable, argnum=0) -> Callable:
+    """Array of shape ``out.shape + x.shape`` with d out[i] / d x[j]."""
+    def wrapped(*args, **kwargs):
+        import imperdl.numpy as np
+
+        vjp, ans = make_vjp(f, argnum)(*args, **kwargs)
+        ans = _as_array(ans)
+        x = _as_array(args[argnum])
+        n = ans.size
+        basis = np.eye(n, dtype=ans.dtype)
+        rows = [vjp(basis[i].reshape(ans.shape)) for i in range(n)]
+        if not rows:
+            return np.zeros(ans.shape + x.shape, dtype=x.dtype)
+        return np.stack(rows).reshape(ans.shape + x.shape)
+
+    return _named(wrapped, f, "jacobian")
+
+
+def hessian(f: Callable, argnum=0) -> Callable:
+    """The Jacobian of the gradient."""
+    return _named(jacobian(grad(f, argnum), argnum), f, "hessian")
+
+
+def hessian_vector_product(f: Callable, argnum=0) -> Callable:
+    """``hessian_vector_product(f)(*args, v)``: H(f)(args) @ v without forming H."""
+    def wrapped(*args, **kwargs):
+        import imperdl.numpy as np
+
+        *xs, v = args
+
+        def inner(*a):
+            return np.sum(grad(f, argnum)(*a, **kwargs) * v)
+
+        return grad(inner, argnum)(*xs)
+
+    return _named(wrapped, f, "hessian_vector_product")
+
+
+class _Checkpointed:
+    """The single tape entry of a checkpointed function: its vjp re-runs the function under a fresh tape."""
+
+    nondiff = False
+
+    def __init__(self, f):
+        self.f = f
+        self.name = f"checkpoint({getattr(f, '__name__', 'f')})"
+
+    def vjp(self, pos, g, ans, args, kwargs):
+        if type(pos) is not int:
+            raise NotImplementedError(f"{self.name}: differentiate positional array arguments only")
+        vjp, _ = make_vjp(self.f, pos)(*args, **kwargs)
+        return vjp(g)
+
+
+def checkpoint(f: Callable) -> Callable:
+    """``f`` with its intermediates not kept: the backward pass recomputes them (memory for time)."""
+    entry = _Checkpointed(f)
+
+    @functools.wraps(f)
+    def wrapped(*args, **kwargs):
+        if not state.stack:
+            return f(*args, **kwargs)
+        saved = state.stack[:]
+        del state.stack[:]
+        try:
+            ans = f(*args, **kwargs)
+        finally:
+            state.stack[:] = saved
+        for tape in saved:
+            tape.record(entry, args, kwargs, ans)
+        return ans
+
+    return wrapped
+
+
+# ------------------------------------------------------------------------------------ conversions
+def imperdl_to_numpy(x: Any):
+    """Arrays inside ``x`` (any nesting of lists/tuples/dicts) as NumPy arrays."""
+    return _map_tree(lambda a: a.asnumpy() if type(a) is Array else a, x)
+
+
+def numpy_to_imperdl(x: Any):
+    """NumPy arrays inside ``x`` as imperdl Arrays."""
+    return _map_tree(lambda a: Array(a) if type(a) is numpy.ndarray else a, x)
+
+
+def convert_args(f: Callable) -> Callable:
+    """Decorator: NumPy array arguments arrive as imperdl Arrays."""
+    @functools.wraps(f)
+    def wrapped(*args, **kwargs):
+        return f(*numpy_to_imperdl(args), **numpy_to_imperdl(kwargs))
+
+    return wrapped
+
+
+def return_numpy(f: Callable) -> Callable:
+    """Decorator: results are returned as NumPy arrays."""
+    @functools.wraps(f)
+    def wrapped(*args, **kwargs):
+        return imperdl_to_numpy(f(*args, **kwargs))
+
+    return wrapped
+
+
+def _named(wrapped, f, what):
+    wrapped.__name__ = f"{what}({getattr(f, '__name__', 'f')})"
+    wrapped.__doc__ = f"{what} of {getattr(f, '__name__', 'f')}"
+    wrapped.__wrapped__ = f
+    return wrapped

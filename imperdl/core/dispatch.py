@@ -1,0 +1,366 @@
+"""The hot path: one NumPy-named primitive, called. ``policy -> convert arguments -> run -> wrap -> record``.
+
+The backend decision is made per call signature (dtypes, ranks, argument kinds; see ``signature``) by the
+current policy and cached in that policy, so a repeated call costs one dictionary lookup. When an MXNet
+implementation raises, NumPy is the oracle: if NumPy raises too, the call was a genuine error and NumPy's
+exception (type and message, prefixed with the operator and the argument shapes) is what the user sees;
+otherwise the call falls back and the policy remembers that signature.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy
+
+from .. import context as _context
+from . import fallback as _fallback
+from . import policy as _policy
+from . import tape as _tape
+from .array import Array
+from .backends import mxnet_backend as _mxb
+from .signature import format_key, signature
+
+_ndarray = numpy.ndarray
+_generic = numpy.generic
+_tape_state = _tape.state
+# tests set IMPERDL_CHECK_META=1: every meta rule is checked against what MXNet reports
+CHECK_META = os.environ.get("IMPERDL_CHECK_META") == "1"
+
+
+class Primitive:
+    """One NumPy operation: NumPy implementation, optional MXNet implementation + predicate, gradient rule.
+
+    ``impls[b]`` is the implementation on backend ``b`` (0 NumPy, 1 MXNet); ``preds[b]`` says which calls it
+    accepts (called with the call's own arguments; it may look only at what a signature keeps). ``meta`` gives
+    an MXNet result's (shape, dtype) without asking MXNet; ``view`` says when the result aliases argument 0;
+    ``mutates`` marks NumPy functions that write argument 0 in place; ``host`` marks calls that are host work by
+    nature (building from Python data, metadata queries) and never count as fallbacks.
+    """
+
+    def __init__(self, name: str, np_impl, doc: str | None = None):
+        self.name = name
+        self.__name__ = name.rsplit(".", 1)[-1]
+        self.__qualname__ = name
+        self.__doc__ = doc if doc is not None else getattr(np_impl, "__doc__", None)
+        self.impls = [np_impl, None]
+        self.preds = [None, None]
+        self.meta = None
+        self.view = None
+        self.mutates = False
+        self.host = False
+        self.nondiff = False  # the result is constant w.r.t. the inputs (ones_like, floor, random...)
+        self.vjp = None  # filled by the gradient-rule tables: tuple of per-argument vjp makers, or a callable
+        self.counts = [0, 0, 0]  # calls that ran on NumPy by choice, on MXNet, on NumPy as a fallback
+
+    def __repr__(self):
+        return f"<imperdl primitive {self.name}>"
+
+    def __getattr__(self, attr):
+        # ufunc surface: np.add.reduce / .outer / .accumulate ..., and attributes like np.add.nin
+        from .registry import ufunc_attribute
+
+        return ufunc_attribute(self, attr)
+
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            if "out" in kwargs:
+                return _call_with_out(self, args, kwargs)
+            key = signature(args, kwargs)
+        else:
+            key = _fast_signature(args)
+        pol = _policy.current
+        cache = pol.caches.get(self)
+        if cache is None:
+            cache = pol.caches[self] = {}
+        code = cache.get(key) if key is not None else None
+        if code is None:
+            code = pol.decide(self, key, args, kwargs)
+            if key is not None:
+                cache[key] = code
+        if code == 1:
+            res = _run_mxnet(self, key, args, kwargs, pol)
+        else:
+            if code == 2 and _fallback.mode is not None:
+                _fallback.notify(self, key, "no MXNet implementation accepts this call")
+            res = _run_numpy(self, args, kwargs)
+        self.counts[code] += 1
+        if self.view is not None and type(res) is Array and args and type(args[0]) is Array and self.view(*args, **kwargs):
+            _make_view(res, self, args, kwargs)
+        if _tape_state.stack:
+            _tape.record(self, args, kwargs, res)
+        return res
+
+
+def _fast_signature(args):
+    """``signature`` for the common call: one or two positional Arrays."""
+    n = len(args)
+    if n == 2:
+        a, b = args
+        if type(a) is Array and type(b) is Array:
+            ka, kb = a._keyc, b._keyc
+            if ka is not None and kb is not None:
+                return (ka, kb)
+    elif n == 1:
+        a = args[0]
+        if type(a) is Array:
+            k = a._keyc
+            if k is not None:
+                return (k,)
+    return signature(args, None)
+
+
+def _run_mxnet(prim, key, args, kwargs, pol):
+    ctx = _context._current or _context.current_context()
+    try:
+        if kwargs:
+            out = prim.impls[1](*[_mx_arg(a, ctx) for a in args], **{k: _mx_arg(v, ctx) for k, v in kwargs.items()})
+        else:
+            out = prim.impls[1](*[_mx_arg(a, ctx) for a in args])
+    except Exception as exc:
+        return _mxnet_failed(prim, exc, key, args, kwargs, pol)
+    if type(out) is _mxb.ndarray:
+        meta = prim.meta(*args, **kwargs) if prim.meta is not None else None
+        if meta is None:
+            return Array(out, 1, ctx)
+        if CHECK_META:
+            _check_meta(prim, meta, out, args)
+        return Array(out, 1, ctx, meta[0], meta[1])
+    return _wrap_mx(out, ctx)
+
+
+def _check_meta(prim, meta, out, args):
+    got = (tuple(out.shape), numpy.dtype(out.dtype))
+    if (tuple(meta[0]), numpy.dtype(meta[1])) != got:
+        raise AssertionError(f"meta rule of {prim.name} says {meta}, MXNet gave {got} for {describe_args(args, {})}")
+
+
+def _run_numpy(prim: Primitive, args, kwargs):
+    try:
+        if prim.mutates:
+            return _run_mutating(prim, args, kwargs)
+        if kwargs:
+            out = prim.impls[0](*[_np_arg(a) for a in args], **{k: _np_arg(v) for k, v in kwargs.items()})
+        elif len(args) == 1:
+            out = prim.impls[0](_np_arg(args[0]))
+        elif len(args) == 2:
+            out = prim.impls[0](_np_arg(args[0]), _np_arg(args[1]))
+        else:
+            out = prim.impls[0](*[_np_arg(a) for a in args])
+    except Exception as exc:
+        raise _decorate(exc, prim, args, kwargs) from None
+    t = type(out)
+    if t is _ndarray:
+        if args and type(args[0]) is Array and args[0]._data[0] is out:
+            return args[0]  # NumPy returned its input (asarray & co): so do we
+        res = Array(out)
+        if out.base is not None:
+            res._cow = True
+        return res
+    return _wrap_np(out)
+
+
+def _run_mutating(prim, args, kwargs):
+    target = args[0]
+    rest = [_np_arg(a) for a in args[1:]]
+    kw = {k: _np_arg(v) for k, v in kwargs.items()}
+    if type(target) is not Array:
+        return prim.impls[0](target, *rest, **kw)
+    if _tape_state.stack:
+        _tape.check_mutation(target, prim.name)
+    result = []
+    target._write(lambda x: result.append(prim.impls[0](x, *rest, **kw)))
+    return _wrap_np(result[0])
+
+
+def _np_arg(a):
+    t = type(a)
+    if t is Array:
+        if a._view is None:
+            x = a._data[0]
+            return x if x is not None else a._sync(0)
+        return a._get(0)
+    if t is list or t is tuple:
+        for e in a:
+            te = type(e)
+            if te is Array or te is list or te is tuple:
+                return t([_np_arg(e) for e in a])
+        return a
+    if t is dict:
+        return {k: _np_arg(v) for k, v in a.items()}
+    return a
+
+
+def _mx_arg(a, ctx):
+    t = type(a)
+    if t is Array:
+        return a._get(1)
+    if t is _ndarray:
+        return Array(a)._get(1)
+    if t is list or t is tuple:
+        return t([_mx_arg(e, ctx) for e in a])
+    if isinstance(a, _generic):
+        return a.item()
+    return a
+
+
+def _wrap_np(out):
+    t = type(out)
+    if t is _ndarray:
+        res = Array(out)
+        if out.base is not None:
+            res._cow = True
+        return res
+    if isinstance(out, _generic):
+        return Array(numpy.asarray(out))
+    if t is tuple or t is list:
+        return t([_wrap_np(e) for e in out])
+    if isinstance(out, tuple) and hasattr(out, "_fields"):  # namedtuple results
+        return t(*[_wrap_np(e) for e in out])
+    return out
+
+
+def _wrap_mx(out, ctx):
+    t = type(out)
+    if t is _mxb.ndarray:
+        return Array(out, 1, ctx)
+    if t is tuple or t is list:
+        return t([_wrap_mx(e, ctx) for e in out])
+    return out
+
+
+def _make_view(res: Array, prim, args, kwargs):
+    base = args[0]
+    link = (prim, args[1:], kwargs)
+    if base._view is not None:
+        root, chain, _ = base._view
+        res._view = (root, chain + (link,), root._version)
+    else:
+        res._view = (base, (link,), base._version)
+    res._cow = False
+
+
+def _call_with_out(prim, args, kwargs):
+    out = kwargs.pop("out")
+    if out is None:
+        return prim(*args, **kwargs)
+    from .array import _store_into
+
+    outs = out if isinstance(out, tuple) else (out,)
+    result = prim(*args, **kwargs)
+    results = result if isinstance(result, tuple) else (result,)
+    for o, r in zip(outs, results):
+        _store_into(o, r)
+    return out
+
+
+def _mxnet_failed(prim, exc, key, args, kwargs, pol):
+    """MXNet raised. NumPy decides whether the call was valid; a valid call falls back and is remembered."""
+    try:
+        res = _run_numpy(prim, args, kwargs)
+    except Exception:
+        raise  # a genuine error: NumPy's exception, already decorated
+    reason = f"MXNet failed: {_first_line(exc)}"
+    pol.learn_failure(prim, key, reason)
+    prim.counts[2] += 1
+    if _fallback.mode is not None:
+        _fallback.notify(prim, key, reason)
+    if _tape_state.stack:
+        _tape.record(prim, args, kwargs, res)
+    return res
+
+
+def _first_line(exc) -> str:
+    """MXNet's message without its C++ stack trace."""
+    text = str(exc).strip()
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("Traceback", "File ", "[bt]", "Stack trace")) and "MXNetError" not in line[:12]:
+            return line[:300]
+    return type(exc).__name__
+
+
+def describe_args(args, kwargs) -> str:
+    """Argument shapes and dtypes, for error messages."""
+    parts = [_describe_one(a) for a in args] + [f"{k}={_describe_one(v)}" for k, v in kwargs.items()]
+    return ", ".join(parts)
+
+
+def _describe_one(a) -> str:
+    if isinstance(a, (Array, _ndarray)):
+        return f"{a.dtype}{list(a.shape)}"
+    if isinstance(a, (list, tuple)) and any(isinstance(e, (Array, _ndarray)) for e in a):
+        inner = ", ".join(_describe_one(e) for e in a)
+        return f"[{inner}]" if isinstance(a, list) else f"({inner})"
+    r = repr(a)
+    return r if len(r) <= 40 else r[:37] + "..."
+
+
+def _decorate(exc: BaseException, prim, args, kwargs) -> BaseException:
+    """The same exception type, its message prefixed with the operator and the arguments' shapes."""
+    if getattr(exc, "_imperdl", False) or not isinstance(exc, Exception):
+        return exc
+    msg = f"imperdl.numpy.{prim.name}({describe_args(args, kwargs)}): {exc}"
+    try:
+        new = type(exc)(msg)
+    except Exception:
+        try:
+            new = _SubclassedError.make(type(exc), msg)
+        except Exception:
+            return exc
+    new._imperdl = True
+    return new
+
+
+class _SubclassedError:
+    """Exceptions whose constructor takes other arguments (NumPy's UFuncTypeError & co) keep their type."""
+
+    _made: dict = {}
+
+    @classmethod
+    def make(cls, base, msg):
+        sub = cls._made.get(base)
+        if sub is None:
+            sub = type(base.__name__, (base,), {"__init__": lambda self, m: Exception.__init__(self, m),
+                                                "__str__": lambda self: self.args[0]})
+            sub.__module__ = base.__module__
+            cls._made[base] = sub
+        return sub(msg)
+
+
+def setitem(arr: Array, key, value) -> None:
+    """``arr[key] = value`` in place, on the backend holding ``arr`` where MXNet can do it exactly."""
+    from .registry import primitive
+
+    prim = primitive("ndarray.__setitem__")
+    if _tape_state.stack:
+        _tape.on_setitem(arr, key, value)
+    code = 0
+    if arr._view is None and arr._data[1] is not None:
+        args = (arr, key, value)
+        k = signature(args, {})
+        pol = _policy.current
+        cache = pol.caches.setdefault(prim, {})
+        code = cache.get(k) if k is not None else None
+        if code is None:
+            code = pol.decide(prim, k, args, {})
+            if k is not None:
+                cache[k] = code
+        if code == 1:
+            ctx = arr._ctx
+            try:
+                mk, mv = _mx_arg(key, ctx), _mx_arg(value, ctx)
+                arr._write(lambda x: prim.impls[1](x, mk, mv), 1)
+                prim.counts[1] += 1
+                return
+            except Exception as exc:
+                pol.learn_failure(prim, k, f"MXNet failed: {_first_line(exc)}")
+                code = 2
+    nk, nv = _np_arg(key), _np_arg(value)
+    try:
+        arr._write(lambda x: x.__setitem__(nk, nv), 0)
+    except Exception as exc:
+        raise _decorate(exc, prim, (arr, key, value), {}) from None
+    prim.counts[code] += 1
+
+
+__all__ = ["Primitive", "setitem", "describe_args", "format_key"]

@@ -1,0 +1,51 @@
+"""Rules borrowed from HIPS autograd for NumPy-only functions that have no rule of ours.
+
+They run on the host with NumPy arrays, so they give first derivatives only (the tape cannot see inside them).
+"""
+from __future__ import annotations
+
+import numpy
+
+
+def _autograd_primitive(name: str):
+    try:
+        import autograd.numpy as anp
+        from autograd.core import primitive_vjps
+    except ImportError:  # pragma: no cover - autograd is a dependency
+        return None, None
+    obj = anp
+    for part in name.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None, None
+    return (obj, primitive_vjps[obj]) if obj in primitive_vjps else (None, None)
+
+
+def _host(x):
+    from ..array import Array, _to_host_tree
+
+    if type(x) is Array:
+        return x._get(0)
+    return _to_host_tree(x)
+
+
+def rule_for(prim):
+    """A vjp for ``prim`` taken from autograd's table, or None. Cached on the primitive."""
+    if prim.name.startswith("ndarray.") or "." in prim.name and prim.name.split(".")[0] not in ("linalg", "fft"):
+        return None
+    _, table = _autograd_primitive(prim.name)
+    if table is None:
+        return None
+    from ..array import Array
+
+    def vjp(pos, g, ans, args, kwargs):
+        if type(pos) is not int:
+            raise NotImplementedError(f"imperdl.numpy.{prim.name}: autograd's rule takes positional arguments only")
+        host_args = tuple(_host(a) for a in args)
+        host_kwargs = {k: _host(v) for k, v in kwargs.items()}
+        out = table((pos,), _host(ans), host_args, host_kwargs)(_host(g))[0]
+        return Array(numpy.asarray(out))
+
+    vjp.source = "autograd"
+    prim.vjp = vjp
+    return vjp

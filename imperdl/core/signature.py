@@ -1,0 +1,105 @@
+"""Call signatures: the hashable summary of a call that dispatch decisions are cached on.
+
+A descriptor keeps exactly what a backend predicate may look at: for arrays (dtype, ndim, empty); for Python
+scalars their type; for strings, None, dtypes and types their value; containers element-wise. Slices and
+Ellipsis contribute their kind only. An argument of any other type makes the call uncacheable (None).
+"""
+from __future__ import annotations
+
+import numpy
+
+SLICE = "slice"
+
+
+class _Uncacheable(Exception):
+    pass
+
+
+def _np_array(x):
+    return ("np", x.dtype, x.ndim, x.size == 0)
+
+
+def _scalar(x):
+    return ("s", x.dtype)
+
+
+def _same(x):
+    return x
+
+
+def _seq(x):
+    return tuple([describe(e) for e in x])
+
+
+def _list(x):
+    return ("L",) + tuple([describe(e) for e in x])
+
+
+_BY_TYPE = {
+    bool: lambda x: bool,
+    int: lambda x: int,
+    float: lambda x: float,
+    complex: lambda x: complex,
+    str: _same,
+    type(None): _same,
+    type(Ellipsis): _same,
+    slice: lambda x: SLICE,
+    tuple: _seq,
+    list: _list,
+    numpy.ndarray: _np_array,
+    numpy.dtype: _same,
+    type: _same,
+}
+
+
+def describe(x):
+    f = _BY_TYPE.get(type(x))
+    if f is not None:
+        return f(x)
+    if isinstance(x, numpy.generic):
+        return _scalar(x)
+    if isinstance(x, numpy.dtype):
+        return x
+    if isinstance(x, type):
+        return x
+    raise _Uncacheable
+
+
+def signature(args: tuple, kwargs: dict):
+    """The cache key of a call, or None when some argument cannot be summarised."""
+    try:
+        if kwargs:  # None or {} when there are none
+            return tuple([describe(a) for a in args]) + tuple(
+                sorted([(k, describe(v)) for k, v in kwargs.items()])
+            )
+        return tuple([describe(a) for a in args])
+    except _Uncacheable:
+        return None
+
+
+def format_key(key) -> str:
+    """A stable human-readable form of a signature, used in messages and blacklist rules."""
+    if key is None:
+        return "?"
+    return ", ".join(_fmt(k) for k in key)
+
+
+def _fmt(d) -> str:
+    if isinstance(d, tuple):
+        if len(d) == 4 and d[0] in ("A", "np") and isinstance(d[1], numpy.dtype):
+            return f"{d[1]}[{d[2]}d{',empty' if d[3] else ''}]"
+        if len(d) == 2 and d[0] == "s":
+            return f"{d[1]} scalar"
+        if d and d[0] == "L":
+            return "[" + ", ".join(_fmt(e) for e in d[1:]) + "]"
+        if len(d) == 2 and isinstance(d[0], str) and not d[0] in ("A", "np", "s"):
+            return f"{d[0]}={_fmt(d[1])}"
+        return "(" + ", ".join(_fmt(e) for e in d) + ")"
+    if isinstance(d, type):
+        return d.__name__
+    return repr(d)
+
+
+def register(t: type, fn) -> None:
+    """Teach ``describe`` a new argument type (``Array`` registers itself)."""
+    _BY_TYPE[t] = fn

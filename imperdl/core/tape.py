@@ -1,0 +1,244 @@
+"""The tape: what ran, recorded while a differential operator is active, and the backward walk over it.
+
+Tapes form a thread-local stack; every active tape sees every dispatched call whose inputs it traces, so a rule
+run during an inner backward pass is recorded by the outer tapes (higher order falls out). An array traced by a
+tape carries ``_node = {tape: (entry index, output index)}``. Entries keep *snapshots* of their arrays (new Array
+objects sharing the buffers) and the originals are marked copy-on-write, so a later in-place update of a
+recorded array never changes what the tape saw; in-place updates of traced arrays are recorded functionally.
+"""
+from __future__ import annotations
+
+import threading
+
+from .array import Array
+
+
+class NoGradientError(NotImplementedError):
+    """A differentiated call reached a function that has no gradient rule (raised when it is recorded)."""
+
+
+class InPlaceGradientError(RuntimeError):
+    """An in-place update that the tape cannot express functionally touched an array being differentiated."""
+
+
+class _State(threading.local):
+    def __init__(self):
+        self.stack = []  # active tapes of this thread, innermost last
+
+
+state = _State()
+
+
+class _Entry:
+    __slots__ = ("prim", "args", "kwargs", "ans", "parents", "multi")
+
+    def __init__(self, prim, args, kwargs, ans, parents, multi):
+        self.prim = prim
+        self.args = args
+        self.kwargs = kwargs
+        self.ans = ans
+        self.parents = parents  # [(position, parent reference)]
+        self.multi = multi  # number of outputs for tuple/list results, else 0
+
+
+def _snapshot(a: Array) -> Array:
+    """An Array that keeps ``a``'s current value whatever later happens to ``a`` (no data copied)."""
+    if a._view is not None:
+        a._check_view()
+        a._view[0]._cow = True
+    s = Array.__new__(Array)
+    s._data = list(a._data)
+    s._shape, s._dtype, s._ctx, s._keyc = a._shape, a._dtype, a._ctx, a._keyc
+    s._version, s._view, s._cow, s._node = 0, None, True, a._node
+    a._cow = True
+    return s
+
+
+def _snap_tree(x):
+    t = type(x)
+    if t is Array:
+        return _snapshot(x)
+    if t is list or t is tuple:
+        return t(_snap_tree(e) for e in x)
+    return x
+
+
+def _is_differentiable(x) -> bool:
+    return type(x) is Array and x.dtype.kind in "fc"
+
+
+class Tape:
+    """One recording. ``watch`` makes leaves, dispatch calls ``record``, ``backward`` walks it in reverse."""
+
+    def __init__(self):
+        self.entries: list = []
+
+    # -- recording
+    def watch(self, x: Array) -> Array:
+        """A traced copy of ``x`` (sharing its data) that is a leaf of this tape."""
+        leaf = _snapshot(x)
+        idx = len(self.entries)
+        self.entries.append(_Entry(None, (), {}, None, (), 0))
+        leaf._node = {**(x._node or {}), self: (idx, None)}
+        return leaf
+
+    def _parents(self, args, kwargs):
+        parents = []
+        for i, a in enumerate(args):
+            t = type(a)
+            if t is Array:
+                n = a._node
+                if n is not None and self in n:
+                    parents.append((i, n[self]))
+            elif t is list or t is tuple:
+                for j, e in enumerate(a):
+                    if type(e) is Array and e._node is not None and self in e._node:
+                        parents.append(((i, j), e._node[self]))
+        for k, v in kwargs.items():
+            if type(v) is Array and v._node is not None and self in v._node:
+                parents.append((k, v._node[self]))
+        return parents
+
+    def record(self, prim, args, kwargs, res) -> None:
+        if prim.nondiff:
+            return
+        parents = self._parents(args, kwargs)
+        if not parents:
+            return
+        multi = len(res) if type(res) in (tuple, list) else 0
+        outs = res if multi else (res,)
+        if not any(_is_differentiable(o) for o in outs):
+            return  # integer/bool results carry no gradient
+        if any(o is a for o in outs for a in args):
+            return  # the function returned its input (asarray & co): the input's node stands
+        vjp = prim.vjp
+        if vjp is None:
+            from .rules.autograd_fallback import rule_for
+
+            vjp = rule_for(prim)
+            if vjp is None:
+                positions = ", ".join(repr(p) for p, _ in parents)
+                raise NoGradientError(
+                    f"imperdl.numpy.{prim.name} has no gradient rule, and argument {positions} is being "
+                    "differentiated. Compute it outside the differentiated function, or define one with "
+                    "imperdl.core.customop."
+                )
+        idx = len(self.entries)
+        self.entries.append(_Entry(prim, _snap_tree(args), {k: _snap_tree(v) for k, v in kwargs.items()},
+                                   _snap_tree(res), parents, multi))
+        for k, o in enumerate(outs):
+            if type(o) is Array:
+                o._node = {**(o._node or {}), self: (idx, k if multi else None)}
+
+    def traces(self, a) -> bool:
+        return type(a) is Array and a._node is not None and self in a._node
+
+    def on_setitem(self, arr: Array, key, value) -> None:
+        """Record ``arr[key] = value`` as ``arr = setitem(old arr, key, value)``."""
+        if not (self.traces(arr) or self.traces(value)):
+            return
+        if arr.dtype.kind not in "fc":
+            return
+        if arr._view is not None:
+            raise InPlaceGradientError(
+                f"writing into a view (of shape {arr.shape}) of an array being differentiated is not supported: "
+                "write into the base array with the combined index, or build the value functionally"
+            )
+        from .registry import primitive
+
+        prim = primitive("ndarray.__setitem__")
+        if prim.vjp is None:
+            raise NoGradientError("imperdl.numpy.ndarray.__setitem__ has no gradient rule")
+        old = _snapshot(arr)
+        parents = self._parents((old, key, value), {})
+        idx = len(self.entries)
+        self.entries.append(_Entry(prim, (old, _snap_tree(key), _snap_tree(value)), {}, None, parents, 0))
+        arr._node = {**(arr._node or {}), self: (idx, None)}
+
+    def on_assign(self, target: Array, src: Array) -> None:
+        """``target`` takes ``src``'s value in place: it takes ``src``'s node too (or stops being traced)."""
+        if not (self.traces(target) or self.traces(src)):
+            return
+        if target._view is not None:
+            raise InPlaceGradientError(
+                f"an in-place update of a view (of shape {target.shape}) of an array being differentiated is "
+                "not supported: update the base array, or write the expression functionally"
+            )
+        node = dict(target._node or {})
+        if self.traces(src):
+            node[self] = src._node[self]
+        else:
+            node.pop(self, None)
+        target._node = node or None
+
+    # -- backward
+    def backward(self, seeds, retain: bool = False) -> dict:
+        """Propagate ``seeds`` ([(reference, gradient)]) to the leaves; return {leaf index: gradient}."""
+        import imperdl.numpy as np
+
+        grads: dict = {}
+        start = -1
+        for ref, g in seeds:
+            prev = grads.get(ref)
+            grads[ref] = g if prev is None else prev + g
+            start = max(start, ref[0])
+        leaves = {}
+        entries = self.entries
+        for idx in range(start, -1, -1):
+            e = entries[idx]
+            if e is None:
+                continue
+            if e.prim is None:
+                g = grads.pop((idx, None), None)
+                if g is not None:
+                    leaves[idx] = g
+                continue
+            if e.multi:
+                gs = [grads.pop((idx, k), None) for k in range(e.multi)]
+                if all(g is None for g in gs):
+                    continue
+                g = type(e.ans)(
+                    gk if gk is not None else (np.zeros_like(a) if type(a) is Array else None)
+                    for gk, a in zip(gs, e.ans)
+                )
+            else:
+                g = grads.pop((idx, None), None)
+                if g is None:
+                    continue
+            for pos, parent in e.parents:
+                gi = e.prim.vjp(pos, g, e.ans, e.args, e.kwargs)
+                if gi is None:
+                    continue
+                prev = grads.get(parent)
+                grads[parent] = gi if prev is None else prev + gi
+            if not retain:
+                entries[idx] = None
+        return leaves
+
+
+def record(prim, args, kwargs, result) -> None:
+    """Called by dispatch after each primitive while some tape is active."""
+    for tape in state.stack:
+        tape.record(prim, args, kwargs, result)
+
+
+def on_setitem(arr, key, value) -> None:
+    """Called by ``Array.__setitem__`` before writing, while a tape is active."""
+    for tape in state.stack:
+        tape.on_setitem(arr, key, value)
+
+
+def on_assign(target, src) -> None:
+    """Called before an in-place update gives ``target`` the value of ``src``."""
+    for tape in state.stack:
+        tape.on_assign(target, src)
+
+
+def check_mutation(arr, what: str) -> None:
+    """In-place NumPy functions (copyto, put, shuffle, ...) cannot be recorded: refuse them on traced arrays."""
+    for tape in state.stack:
+        if tape.traces(arr):
+            raise InPlaceGradientError(
+                f"imperdl.numpy.{what} writes its argument in place, which cannot be differentiated; "
+                "write the computation functionally (e.g. with np.where or indexing assignment)"
+            )

@@ -1,0 +1,8 @@
+"""imperdl.numpy: NumPy's namespace, every function dispatched to MXNet where it gives NumPy's exact result and
+to NumPy elsewhere, every result an :class:`imperdl.core.Array`. Use it as ``import imperdl.numpy as np``.
+"""
+import numpy as _numpy
+
+from ._facade import install as _install
+
+_install(globals(), _numpy, "")
