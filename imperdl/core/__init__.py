@@ -2,21 +2,6 @@
 from . import mxnet_impls as _mxnet_impls  # noqa: F401  (fills the MXNet column of the registry)
 from . import registry as _registry  # noqa: F401  (builds the Array surface)
 from .array import Array
-from .dispatch import Primitive
-from .fallback import FallbackError, FallbackWarning, fallback_mode, get_fallback_mode, set_fallback_mode
-from .policy import (
-    AutoBlacklistPolicy,
-    BlacklistPolicy,
-    MXNetUnsupportedError,
-    OnlyMXNetPolicy,
-    OnlyNumPyPolicy,
-    Policy,
-    PreferMXNetPolicy,
-    get_global_policy,
-    set_global_policy,
-    wrap_policy,
-)
-from .statistics import print_statistics, reset_statistics, statistics
 from .autograd import (
     checkpoint,
     convert_args,
@@ -33,8 +18,23 @@ from .autograd import (
     value_and_grad,
 )
 from .customop import CustomOp, customop
-from .tape import InPlaceGradientError, NoGradientError
+from .dispatch import Primitive
+from .fallback import FallbackError, FallbackWarning, fallback_mode, get_fallback_mode, set_fallback_mode
+from .policy import (
+    AutoBlacklistPolicy,
+    BlacklistPolicy,
+    MXNetUnsupportedError,
+    OnlyMXNetPolicy,
+    OnlyNumPyPolicy,
+    Policy,
+    PreferMXNetPolicy,
+    get_global_policy,
+    set_global_policy,
+    wrap_policy,
+)
 from .rules import load_all as _load_rules
+from .statistics import print_statistics, reset_statistics, statistics
+from .tape import InPlaceGradientError, NoGradientError
 
 _load_rules()
 

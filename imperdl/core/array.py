@@ -39,7 +39,7 @@ class Array:
         self._ctx = ctx
         self._keyc = None
         self._version = 0
-        self._view = None  # (root Array, chain of (primitive, args, kwargs), root version seen)
+        self._view = None  # (root Array, chain of (primitive, args, kwargs, output index), root version seen)
         self._cow = False  # host buffer borrowed from another array: copy before writing it
         self._node = None  # autograd bookkeeping (imperdl.core.tape)
 
@@ -138,8 +138,7 @@ class Array:
         else:
             src = 0
             out = BACKENDS[b].from_host(d[0], ctx)
-        nbytes = out.size * out.dtype.itemsize if b == 0 else d[0].nbytes if d[0] is not None else 0
-        _stats.count_copy(src, b, nbytes)
+        _stats.count_copy(src, b, self.size * self.dtype.itemsize)
         log = _stats.copy_log
         if log.isEnabledFor(_DEBUG):
             log.debug(
@@ -164,8 +163,10 @@ class Array:
     def _refresh(self):
         root, chain, _ = self._view
         x = root
-        for prim, args, kwargs in chain:
+        for prim, args, kwargs, index in chain:
             x = prim(x, *args, **kwargs)
+            if index is not None:
+                x = x[index]
         self._data = list(x._data)
         self._ctx = x._ctx
         self._view = (root, chain, root._version)
@@ -187,8 +188,10 @@ class Array:
             base = root._data[0] = base.copy()
             root._cow = False
         x = base
-        for prim, args, kwargs in chain:
+        for prim, args, kwargs, index in chain:
             x = prim.impls[0](x, *args, **kwargs)
+            if index is not None:
+                x = x[index]
         if not numpy.shares_memory(x, base):  # NumPy made a copy here: this array is not a view after all
             self._view = None
             self._data = [x, None]

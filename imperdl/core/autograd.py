@@ -7,7 +7,8 @@ Arrays with the shape and dtype of their argument (Python and integer scalars gi
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy
 
@@ -92,7 +93,7 @@ def _backward(tape: Tape, ans, g, watched, many: bool, retain: bool):
     import imperdl.numpy as np
 
     outs = _leaves_of(ans, [])
-    gs = _leaves_of(g, []) if g is not None else [None] * len(outs)
+    gs = _leaves_of(_map_tree(_as_array, g), []) if g is not None else [None] * len(outs)
     if len(gs) != len(outs):
         raise ValueError(f"vjp: the cotangent has {len(gs)} arrays, the output {len(outs)}")
     seeds = []

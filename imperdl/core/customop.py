@@ -6,7 +6,7 @@ in, backend arrays out), or ``def_multiple_grad(fn, argnums)`` where the returne
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .array import Array
 from .backends import MXNET, NUMPY, mxnet_backend

@@ -84,8 +84,13 @@ class Primitive:
                 _fallback.notify(self, key, "no MXNet implementation accepts this call")
             res = _run_numpy(self, args, kwargs)
         self.counts[code] += 1
-        if self.view is not None and type(res) is Array and args and type(args[0]) is Array and self.view(*args, **kwargs):
-            _make_view(res, self, args, kwargs)
+        if self.view is not None and args and type(args[0]) is Array and res is not args[0] \
+                and self.view(*args, **kwargs):
+            if type(res) is Array:
+                _make_view(res, self, args, kwargs, None)
+            elif type(res) is list:  # split & co: each piece is a view
+                for i, r in enumerate(res):
+                    _make_view(r, self, args, kwargs, i)
         if _tape_state.stack:
             _tape.record(self, args, kwargs, res)
         return res
@@ -228,9 +233,9 @@ def _wrap_mx(out, ctx):
     return out
 
 
-def _make_view(res: Array, prim, args, kwargs):
+def _make_view(res: Array, prim, args, kwargs, index):
     base = args[0]
-    link = (prim, args[1:], kwargs)
+    link = (prim, args[1:], kwargs, index)
     if base._view is not None:
         root, chain, _ = base._view
         res._view = (root, chain + (link,), root._version)
@@ -274,7 +279,8 @@ def _first_line(exc) -> str:
     text = str(exc).strip()
     for line in text.splitlines():
         line = line.strip()
-        if line and not line.startswith(("Traceback", "File ", "[bt]", "Stack trace")) and "MXNetError" not in line[:12]:
+        skip = line.startswith(("Traceback", "File ", "[bt]", "Stack trace")) or "MXNetError" in line[:12]
+        if line and not skip:
             return line[:300]
     return type(exc).__name__
 

@@ -11,7 +11,7 @@ import types
 
 import numpy
 
-from .array import Array
+from .array import Array, _to_host_tree
 from .dispatch import Primitive
 
 REGISTRY: dict[str, Primitive] = {}
@@ -22,15 +22,17 @@ SUBMODULES = ("linalg", "fft", "random")
 
 # ndarray methods that are exactly the NumPy function of the same name applied to the array
 METHOD_IS_FUNCTION = frozenset(
-    "all any argmax argmin argpartition argsort choose clip compress conj conjugate cumprod cumsum diagonal dot "
+    "all any argmax argmin argpartition argsort choose clip conj conjugate cumprod cumsum diagonal dot "
     "max mean min nonzero prod ptp ravel repeat round searchsorted squeeze std sum swapaxes take trace var".split()
 )
 
 # results that alias argument 0 (NumPy views); getitem only for basic indices
 VIEW_NAMES = frozenset(
-    "reshape transpose swapaxes moveaxis rollaxis squeeze expand_dims ravel diagonal real imag broadcast_to "
-    "ndarray.view".split()
+    "transpose swapaxes moveaxis rollaxis squeeze expand_dims diagonal real imag broadcast_to atleast_1d "
+    "atleast_2d atleast_3d flip fliplr flipud rot90 split array_split hsplit vsplit dsplit ndarray.view".split()
 )
+# views only when the data they reshape is contiguous; otherwise NumPy copies
+RESHAPES = frozenset(("reshape", "ravel"))
 
 # NumPy functions that write their first argument in place
 MUTATING = frozenset(
@@ -139,6 +141,8 @@ def primitive(qualname: str) -> Primitive:
         p.nondiff = qualname in NONDIFF or qualname.startswith("random.")
         if qualname in VIEW_NAMES:
             p.view = _always
+        elif qualname in RESHAPES:
+            p.view = _view_if_numpy_aliases(qualname)
         elif qualname == "ndarray.__getitem__":
             p.view = _is_basic_index
         if qualname not in _SPECIAL_IMPLS:
@@ -149,6 +153,25 @@ def primitive(qualname: str) -> Primitive:
 
 def _always(*args, **kwargs) -> bool:
     return True
+
+
+def _view_if_numpy_aliases(name: str):
+    """View predicate for reshapes: always for a fresh array; for a view, replay its chain on a scratch buffer
+    (NumPy copies when the data it reshapes is not contiguous)."""
+
+    def pred(a, *args, **kwargs) -> bool:
+        if a._view is None:
+            return True
+        root, chain, _ = a._view
+        scratch = numpy.empty(root.shape, dtype=root.dtype)
+        x = scratch
+        for prim, cargs, ckw, index in chain:
+            x = prim.impls[0](x, *cargs, **ckw)
+            if index is not None:
+                x = x[index]
+        return numpy.shares_memory(primitive(name).impls[0](x, *args, **kwargs), scratch)
+
+    return pred
 
 
 def ufunc_attribute(prim: Primitive, attr: str):
@@ -258,9 +281,14 @@ def _reflected(p):
     return op
 
 
-def _inplace(p):
+def _inplace(p, dunder: str):
+    numpy_inplace = getattr(numpy.ndarray, dunder)
+
     def op(self, other):
-        self._assign(p(self, other))
+        r = p(self, other)
+        if r.dtype != self.dtype and not numpy.can_cast(r.dtype, self.dtype, "same_kind"):
+            numpy_inplace(self._get(0).copy(), _to_host_tree(other))  # raises NumPy's own UFuncTypeError
+        self._assign(r)
         return self
 
     return op
@@ -287,7 +315,7 @@ def _install_array_surface() -> None:
         p = primitive(name)
         setattr(Array, f"__{short}__", _binary(p))
         setattr(Array, f"__r{short}__", _reflected(p))
-        setattr(Array, f"__i{short}__", _inplace(p))
+        setattr(Array, f"__i{short}__", _inplace(p, f"__i{short}__"))
     for short, name in _COMPARE.items():
         setattr(Array, f"__{short}__", _binary(primitive(name)))
     for short, name in _UNARY.items():

@@ -92,7 +92,7 @@ def _fmt(d) -> str:
             return f"{d[1]} scalar"
         if d and d[0] == "L":
             return "[" + ", ".join(_fmt(e) for e in d[1:]) + "]"
-        if len(d) == 2 and isinstance(d[0], str) and not d[0] in ("A", "np", "s"):
+        if len(d) == 2 and isinstance(d[0], str) and d[0] not in ("A", "np", "s"):
             return f"{d[0]}={_fmt(d[1])}"
         return "(" + ", ".join(_fmt(e) for e in d) + ")"
     if isinstance(d, type):

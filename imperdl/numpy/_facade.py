@@ -13,7 +13,7 @@ import types
 import numpy
 
 from ..core.array import Array
-from ..core.registry import public_names, primitive
+from ..core.registry import primitive, public_names
 
 _REAL_SUBMODULES = ("random", "linalg", "fft")
 
@@ -51,7 +51,9 @@ def install(namespace: dict, space, prefix: str) -> None:
         try:
             obj = getattr(space, name)
         except AttributeError:
-            raise AttributeError(f"module {modname!r} has no attribute {name!r} (numpy.{prefix}{name} does not exist)") from None
+            raise AttributeError(
+                f"module {modname!r} has no attribute {name!r} (numpy.{prefix}{name} does not exist)"
+            ) from None
         value = translate(obj, prefix + name)
         namespace[name] = value
         return value

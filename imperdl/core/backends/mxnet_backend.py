@@ -21,7 +21,9 @@ _failed: str | None = None
 ndarray = None  # mxnet.numpy.ndarray once loaded
 
 # dtypes MXNet stores; anything else (complex, int16, uint16+, object, str) stays on the host.
-SUPPORTED = frozenset(numpy.dtype(t) for t in ("float16", "float32", "float64", "uint8", "int8", "int32", "int64", "bool"))
+SUPPORTED = frozenset(
+    numpy.dtype(t) for t in ("float16", "float32", "float64", "uint8", "int8", "int32", "int64", "bool")
+)
 
 
 def _is_cuda_build() -> bool:

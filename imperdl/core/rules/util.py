@@ -47,3 +47,64 @@ def reduced_like(g, x, axis, keepdims):
         axes = tuple(a % len(shape) for a in axes)
         g = np.expand_dims(g, axes) if axes else g
     return np.broadcast_to(g, shape)
+
+
+# ------------------------------------------------------------------ gathers (appended by rules-b)
+def host(x):
+    """A NumPy value for an index-like argument (keys, indices, masks): never traced, so a constant."""
+    from ..array import Array
+
+    t = type(x)
+    if t is Array:
+        return onp.asarray(x)
+    if t is tuple:
+        return tuple(host(e) for e in x)
+    if t is list and any(type(e) in (Array, list, tuple) for e in x):
+        return onp.asarray([host(e) for e in x])
+    return x
+
+
+def index_map(x) -> onp.ndarray:
+    """``arange(x.size)`` shaped like ``x``: run a gather on it to learn which element went where."""
+    shape = shape_of(x)
+    return onp.arange(int(onp.prod(shape, dtype=onp.int64)), dtype=onp.int64).reshape(shape)
+
+
+def gather_grad(g, x, source):
+    """Gradient of an op whose result only picks elements of ``x``: ``source`` (result-shaped, from running the
+    op on ``index_map(x)``) holds the flat position each result element came from, or -1 (a fill value).
+
+    The gradient is a scatter-add, written with ``bincount`` (whose vjp is a ``take``, whose vjp is this again)
+    so that repeated picks accumulate and every order of derivative stays on the tape.
+    """
+    np = _np()
+    shape = shape_of(x)
+    size = int(onp.prod(shape, dtype=onp.int64))
+    idx = onp.asarray(source, dtype=onp.int64).ravel()
+    fill = bool((idx < 0).any())
+    if fill:
+        idx = onp.where(idx < 0, size, idx)
+    n = size + 1 if fill else size
+    gd = dtype_of(g)
+    gr = np.ravel(g)
+    if onp.issubdtype(gd, onp.complexfloating):
+        out = np.bincount(idx, weights=np.real(gr), minlength=n) + 1j * np.bincount(idx, weights=np.imag(gr),
+                                                                                  minlength=n)
+    else:
+        out = np.bincount(idx, weights=gr, minlength=n)
+    if fill:
+        out = out[:size]
+    if dtype_of(out) != gd and onp.issubdtype(gd, onp.inexact):
+        out = out.astype(gd)
+    return np.reshape(out, shape)
+
+
+def match_real(r, x):
+    """Autograd's convention: a real input gets the real part of a complex gradient, in its own dtype."""
+    np = _np()
+    xd = dtype_of(x)
+    if onp.issubdtype(dtype_of(r), onp.complexfloating) and not onp.issubdtype(xd, onp.complexfloating):
+        r = np.real(r)
+    if onp.issubdtype(xd, onp.inexact) and dtype_of(r) != xd:
+        r = r.astype(xd)
+    return r
