@@ -18,7 +18,7 @@ from .tape import Tape, state
 
 def _as_array(x) -> Array:
     if type(x) is Array:
-        return x
+        return x if x.dtype.kind in "fc" else x.astype(numpy.float64)
     a = numpy.asarray(x)
     if a.dtype.kind not in "fc":
         a = a.astype(numpy.float64)
@@ -74,22 +74,24 @@ def make_vjp(f: Callable, argnum=0) -> Callable:
         args = list(args)
         for n in nums:
             args[n] = _watch_tree(tape, args[n])
+        watched = [args[n] for n in nums]
+        # leaf entries fixed before f runs: an in-place update inside f re-points the argument's node
+        leaf_ids = [_map_tree(lambda a: a._node[tape][0], w) for w in watched]
         state.stack.append(tape)
         try:
             ans = f(*args, **kwargs)
         finally:
             state.stack.remove(tape)
-        watched = [args[n] for n in nums]
 
         def vjp(g=None, _retain=True):
-            return _backward(tape, ans, g, watched, many, _retain)
+            return _backward(tape, ans, g, watched, leaf_ids, many, _retain)
 
         return vjp, ans
 
     return maker
 
 
-def _backward(tape: Tape, ans, g, watched, many: bool, retain: bool):
+def _backward(tape: Tape, ans, g, watched, leaf_ids, many: bool, retain: bool):
     import imperdl.numpy as np
 
     outs = _leaves_of(ans, [])
@@ -107,19 +109,19 @@ def _backward(tape: Tape, ans, g, watched, many: bool, retain: bool):
         seeds.append((o._node[tape], go))
     leaf_grads = tape.backward(seeds, retain=retain) if seeds else {}
 
-    def grad_of(leaf):
-        gl = leaf_grads.get(leaf._node[tape][0])
+    def grad_of(leaf, idx):
+        gl = leaf_grads.get(idx)
         if gl is None:
             return np.zeros_like(leaf)
         if type(gl) is not Array:
             gl = _as_array(gl)
-        if gl.shape != leaf.shape:
-            gl = np.broadcast_to(gl, leaf.shape) if gl.size == 1 else gl.reshape(leaf.shape)
+        if gl.shape != leaf.shape:  # only a leaf used directly as the output can get here
+            raise AssertionError(f"gradient of shape {gl.shape} for an argument of shape {leaf.shape}")
         if gl.dtype != leaf.dtype:
             gl = gl.real.astype(leaf.dtype) if leaf.dtype.kind != "c" else gl.astype(leaf.dtype)
         return gl
 
-    result = tuple(_map_tree(grad_of, w) for w in watched)
+    result = tuple(_map_tree(grad_of, w, ids) for w, ids in zip(watched, leaf_ids))
     return result if many else result[0]
 
 

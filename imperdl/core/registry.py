@@ -56,7 +56,7 @@ HOST = frozenset(
 # results that are locally constant in the inputs: zero gradient, nothing to record
 NONDIFF = frozenset(
     """zeros_like ones_like empty_like full_like floor ceil rint trunc fix sign around round round_ floor_divide
-    heaviside shape ndim size""".split()
+    shape ndim size""".split()
 )
 
 # metadata queries answered from shape/dtype alone: Arrays are replaced by zero-stride stand-ins (no copy)

@@ -209,11 +209,36 @@ class Tape:
                 gi = e.prim.vjp(pos, g, e.ans, e.args, e.kwargs)
                 if gi is None:
                     continue
+                gi = _fit(gi, _input_at(e, pos), e.prim, pos)
                 prev = grads.get(parent)
                 grads[parent] = gi if prev is None else prev + gi
             if not retain:
                 entries[idx] = None
         return leaves
+
+
+def _input_at(e: _Entry, pos):
+    if type(pos) is int:
+        return e.args[pos]
+    if type(pos) is str:
+        return e.kwargs[pos]
+    return e.args[pos[0]][pos[1]]
+
+
+def _fit(gi, x, prim, pos):
+    """Check a rule's result against its input: same shape; real inputs get the real part (autograd's rule)."""
+    if type(gi) is not Array:
+        return gi
+    if type(x) is Array:
+        if gi.shape != x.shape:
+            raise AssertionError(
+                f"gradient rule of {prim.name} returned shape {gi.shape} for argument {pos!r} of shape {x.shape}"
+            )
+        if gi.dtype.kind == "c" and x.dtype.kind != "c":
+            import imperdl.numpy as np
+
+            gi = np.real(gi)
+    return gi
 
 
 def record(prim, args, kwargs, result) -> None:

@@ -103,6 +103,7 @@ def _tensordot(a, b, axes=2):
     else:
         x, y = axes
         axes = (tuple(x), tuple(y)) if type(x) in (tuple, list) else (operator.index(x), operator.index(y))
+    import sys; print("TD", a.shape, a.dtype, b.shape, b.dtype, axes, file=sys.stderr, flush=True)  # DEBUG
     return mnp().tensordot(a, b, axes=axes)
 
 

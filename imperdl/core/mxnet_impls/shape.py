@@ -10,6 +10,7 @@ from __future__ import annotations
 import operator
 
 import numpy
+from numpy.core.numeric import normalize_axis_tuple
 
 from ..array import Array
 from ..backends import mxnet_backend as B
@@ -222,9 +223,27 @@ def _tril(m_, k=0):
     return m.tril(x, operator.index(k))
 
 
+def _flip_axes(x, axes):
+    """Reverse ``axes`` with one negative-step slice (``mx.np.flip`` fails on some size-1 axes; a reversed
+    slice never aliases its input)."""
+    axes = normalize_axis_tuple(tuple(range(x.ndim)) if axes is None else _tup(axes), x.ndim)
+    return x[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(x.ndim))]
+
+
+def _repeat(a, repeats, axis=None):
+    """``mx.np.repeat`` with zero repeats drops the other axes; build that empty result by slicing."""
+    if operator.index(repeats) == 0:
+        if axis is None:
+            return mnp().reshape(a, (-1,))[0:0]
+        ax = normalize_axis_tuple(_tup(axis), a.ndim)[0]
+        return a[(slice(None),) * ax + (slice(0, 0),)].copy()
+    return mnp().repeat(a, repeats, axis)
+
+
 def _atleast(fn_name):
     def impl(*arys):
-        return getattr(mnp(), fn_name)(*arys)
+        f = getattr(mnp(), fn_name)
+        return f(arys[0]) if len(arys) == 1 else [f(a) for a in arys]  # MXNet fails on mixed dtypes
 
     return impl
 
@@ -390,12 +409,12 @@ TABLE = [
     ("expand_dims", _call("expand_dims"), _p_expand_dims),
     ("ravel", _flatten, _p_ravel),
     ("ndarray.flatten", _flatten, _p_ravel),
-    ("flip", _call("flip"), _p_flip),
-    ("fliplr", _call("fliplr"), _p_fliplr),
-    ("flipud", _call("flipud"), _p_flipud),
+    ("flip", lambda m, axis=None: _flip_axes(m, axis), _p_flip),
+    ("fliplr", lambda m: _flip_axes(m, 1), _p_fliplr),
+    ("flipud", lambda m: _flip_axes(m, 0), _p_flipud),
     ("roll", _roll, _p_roll),
     ("tile", lambda A, reps: mnp().tile(A, _tup(reps)), _p_tile),
-    ("repeat", _call("repeat"), _p_repeat),
+    ("repeat", _repeat, _p_repeat),
     ("broadcast_to", lambda array, shape, subok=False: mnp().broadcast_to(array, _tup(shape)), _p_broadcast_to),
     ("concatenate", _call("concatenate", "dtype", "casting"), _p_concatenate),
     ("stack", _call("stack", "dtype", "casting"), _p_stack),

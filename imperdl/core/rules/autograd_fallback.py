@@ -29,6 +29,28 @@ def _host(x):
     return _to_host_tree(x)
 
 
+def _refuse_if_traced(prim, tree) -> None:
+    """A borrowed rule is opaque to the tape: under higher order, refuse rather than give a wrong zero."""
+    from ..array import Array
+    from ..tape import NoGradientError, state
+
+    if not state.stack:
+        return
+    stack = [tree]
+    while stack:
+        x = stack.pop()
+        if type(x) is Array:
+            if x._node is not None and any(t in x._node for t in state.stack):
+                raise NoGradientError(
+                    f"imperdl.numpy.{prim.name}: its gradient comes from HIPS autograd's rule, which runs on the "
+                    "host outside the tape, so it cannot be differentiated again (higher order)"
+                )
+        elif type(x) in (list, tuple):
+            stack.extend(x)
+        elif type(x) is dict:
+            stack.extend(x.values())
+
+
 def rule_for(prim):
     """A vjp for ``prim`` taken from autograd's table, or None. Cached on the primitive."""
     if prim.name.startswith("ndarray.") or "." in prim.name and prim.name.split(".")[0] not in ("linalg", "fft"):
@@ -41,6 +63,7 @@ def rule_for(prim):
     def vjp(pos, g, ans, args, kwargs):
         if type(pos) is not int:
             raise NotImplementedError(f"imperdl.numpy.{prim.name}: autograd's rule takes positional arguments only")
+        _refuse_if_traced(prim, (g, ans, args, kwargs))
         host_args = tuple(_host(a) for a in args)
         host_kwargs = {k: _host(v) for k, v in kwargs.items()}
         out = table((pos,), _host(ans), host_args, host_kwargs)(_host(g))[0]
