@@ -120,8 +120,11 @@ class Array:
         x = self._data[b]
         if x is None:
             return self._sync(b)
-        if b and self._ctx is not _context._current and self._ctx != _context.current_context():
-            return self._sync(b)
+        if b and self._ctx is not _context._current:
+            if self._ctx is None:  # storage shared with a tape snapshot that moved it
+                self._ctx = BACKENDS[1].context_of(x)
+            if self._ctx != _context.current_context():
+                return self._sync(b)
         return x
 
     def _sync(self, b: int):
@@ -184,8 +187,9 @@ class Array:
             return
         root, chain, _ = v
         base = root._get(0)
-        if root._cow:
-            base = root._data[0] = base.copy()
+        if root._cow:  # never write into a list a tape snapshot shares
+            base = base.copy()
+            root._data = [base, None]
             root._cow = False
         x = base
         for prim, args, kwargs, index in chain:

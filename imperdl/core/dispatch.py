@@ -102,15 +102,11 @@ def _fast_signature(args):
     if n == 2:
         a, b = args
         if type(a) is Array and type(b) is Array:
-            ka, kb = a._keyc, b._keyc
-            if ka is not None and kb is not None:
-                return (ka, kb)
+            return (a._keyc or a.key(), b._keyc or b.key())
     elif n == 1:
         a = args[0]
         if type(a) is Array:
-            k = a._keyc
-            if k is not None:
-                return (k,)
+            return (a._keyc or a.key(),)
     return signature(args, None)
 
 
@@ -359,6 +355,11 @@ def setitem(arr: Array, key, value) -> None:
                 prim.counts[1] += 1
                 return
             except Exception as exc:
+                nk, nv = _np_arg(key), _np_arg(value)
+                try:  # NumPy decides whether the write was valid, on a scratch copy
+                    arr._get(0).copy().__setitem__(nk, nv)
+                except Exception as np_exc:
+                    raise _decorate(np_exc, prim, (arr, key, value), {}) from None
                 pol.learn_failure(prim, k, f"MXNet failed: {_first_line(exc)}")
                 code = 2
     nk, nv = _np_arg(key), _np_arg(value)

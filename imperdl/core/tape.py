@@ -47,7 +47,7 @@ def _snapshot(a: Array) -> Array:
         a._check_view()
         a._view[0]._cow = True
     s = Array.__new__(Array)
-    s._data = list(a._data)
+    s._data = a._data  # shared: a copy either makes to another backend serves both; writes replace the list
     s._shape, s._dtype, s._ctx, s._keyc = a._shape, a._dtype, a._ctx, a._keyc
     s._version, s._view, s._cow, s._node = 0, None, True, a._node
     a._cow = True

@@ -81,8 +81,8 @@ def from_host(x: numpy.ndarray, ctx):
     if x.dtype not in SUPPORTED:
         raise TypeError(f"MXNet cannot hold dtype {x.dtype}")
     out = _mnp.empty(x.shape, dtype=x.dtype, ctx=ctx.as_mxnet())
-    if x.size:
-        out._sync_copyfrom(numpy.ascontiguousarray(x))
+    if x.size:  # (ascontiguousarray would turn a 0-d array into shape (1,))
+        out._sync_copyfrom(x if x.flags.c_contiguous else x.copy())
     return out
 
 

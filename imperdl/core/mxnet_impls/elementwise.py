@@ -110,14 +110,15 @@ for _name in ("around", "round", "round_"):
 
 # ---------------------------------------------------------------------------------------------- binary
 def operands_ok(x, y, dtypes, scalars=True) -> bool:
-    """Two arrays of one dtype in ``dtypes``, or (if ``scalars``) an array and a dtype-preserving Python scalar."""
+    """Two arrays of one dtype in ``dtypes``, or (if ``scalars``) an array of 1+ dimensions and a dtype-preserving
+    Python scalar (NumPy promotes a 0-d array with a scalar like two scalars: float32 0-d + 1 is float64)."""
     ax, ay = _is_array(x), _is_array(y)
     if ax and ay:
         return x.dtype == y.dtype and x.dtype in dtypes
     if not scalars:
         return False
     arr, other = (x, y) if ax else (y, x) if ay else (None, None)
-    if arr is None or arr.dtype not in dtypes:
+    if arr is None or arr.dtype not in dtypes or arr.ndim == 0:
         return False
     return type(other) in _SCALAR_OK.get(arr.dtype, ())
 
@@ -231,7 +232,7 @@ register_mxnet("where", _where, _where_pred)
 
 def _clip_pred(a, a_min, a_max, out=None, **kwargs):
     """Scalar bounds (or None) that keep the array's dtype."""
-    if out is not None or kwargs or not _is_array(a) or a.dtype not in _SCALAR_OK:
+    if out is not None or kwargs or not _is_array(a) or a.dtype not in _SCALAR_OK or a.ndim == 0:
         return False
     kinds = _SCALAR_OK[a.dtype]
     bounds = [b for b in (a_min, a_max) if b is not None]

@@ -94,8 +94,16 @@ def _setitem(x, key, value):
     x[key] = safe_scalar(value, x.dtype, x.ctx)
 
 
+def _empty_arrays(key) -> bool:
+    return any(type(k) is not list and hasattr(k, "ndim") and k.size == 0 for k in _items(key))
+
+
 def _p_getitem(x, key):
-    return arr(x, WITH_BOOL, min_ndim=1) and key_kind(x, key) is not None
+    kind = key_kind(x, key) if arr(x, WITH_BOOL, min_ndim=1) else None
+    if kind is None:
+        return False
+    # MXNet raises IndexError on empty index arrays into an empty axis
+    return kind == "basic" or (x.size != 0 and not _empty_arrays(key))
 
 
 def _scalar_ok(v, dtype) -> bool:

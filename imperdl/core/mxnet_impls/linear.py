@@ -94,17 +94,27 @@ def _tensordot_pred(a, b, axes=2):
 
 
 def _tensordot(a, b, axes=2):
+    """NumPy's axes rules, checked here: MXNet aborts the process on a shape mismatch instead of raising."""
     if _is_int(axes):
         n = operator.index(axes)
+        ax_a, ax_b = list(range(a.ndim - n, a.ndim)), list(range(n))
         if n < 0:  # NumPy: range(-n, 0) and range(0, n) are both empty -> an outer product
-            axes = ((), ())
-        else:
-            axes = n
+            ax_a, ax_b = [], []
     else:
         x, y = axes
-        axes = (tuple(x), tuple(y)) if type(x) in (tuple, list) else (operator.index(x), operator.index(y))
-    import sys; print("TD", a.shape, a.dtype, b.shape, b.dtype, axes, file=sys.stderr, flush=True)  # DEBUG
-    return mnp().tensordot(a, b, axes=axes)
+        ax_a = [operator.index(e) for e in x] if type(x) in (tuple, list) else [operator.index(x)]
+        ax_b = [operator.index(e) for e in y] if type(y) in (tuple, list) else [operator.index(y)]
+    if len(ax_a) != len(ax_b):
+        raise ValueError("shape-mismatch for sum")
+    for axs, nd in ((ax_a, a.ndim), (ax_b, b.ndim)):
+        for i, ax in enumerate(axs):
+            if not -nd <= ax < nd:
+                raise IndexError(f"tuple index out of range (axis {ax} for {nd} dimensions)")
+            axs[i] = ax % nd
+    if any(a.shape[i] != b.shape[j] for i, j in zip(ax_a, ax_b)) or len(set(ax_a)) != len(ax_a) \
+            or len(set(ax_b)) != len(ax_b):
+        raise ValueError("shape-mismatch for sum")
+    return mnp().tensordot(a, b, axes=(tuple(ax_a), tuple(ax_b)))
 
 
 def _einsum_pred(subscripts, *operands, **kw):

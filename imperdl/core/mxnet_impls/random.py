@@ -115,11 +115,14 @@ def _ctx():
 
 
 def _f64(v):
-    """A parameter MXNet can take: float64 arrays, finite Python floats (MXNet's parser rejects nan/inf)."""
+    """A parameter MXNet takes exactly: a float64 array, or a Python float that float32 represents exactly
+    (MXNet parses scalar sampler parameters as float32 and rejects nan/inf); anything else becomes a 0-d array."""
     if type(v) is B.ndarray:
         return v if v.dtype == numpy.float64 else v.astype(_F64)
     v = float(v)
-    return v if math.isfinite(v) else B._mnp.array(v, dtype=_F64, ctx=_ctx())
+    if math.isfinite(v) and float(numpy.float32(v)) == v:
+        return v
+    return B._mnp.array(v, dtype=_F64, ctx=_ctx())
 
 
 # ------------------------------------------------------------------------------------------ base draws
@@ -235,6 +238,8 @@ def _sampler(spec, draw, constraints=()):
         for i, cons in constraints:
             _check(spec[i][0], params[i], cons)
         out = _out_shape(params, size)
+        if 0 in out:  # MXNet's gamma segfaults on an empty output with array parameters
+            return B._mnp.zeros(out, dtype=_F64, ctx=_ctx())
         res = draw(params, out)
         if tuple(res.shape) != out:  # scalar parameters and size=() give a 0-d result
             res = B._mnp.broadcast_to(res, out).copy()
@@ -269,6 +274,9 @@ def _randint_pred(low, high=None, size=None, dtype=int, **kwargs):
 
 def _randint(low, high=None, size=None, dtype=int):
     dt = numpy.dtype(dtype)
+    out = _out_shape((), size)
+    if 0 in out:  # NumPy checks nothing when no sample is drawn
+        return B._mnp.zeros(out, dtype=dt.name, ctx=_ctx())
     low, high = (0, int(low)) if high is None else (int(low), int(high))
     info = numpy.iinfo(dt)
     if low < info.min:
@@ -277,7 +285,6 @@ def _randint(low, high=None, size=None, dtype=int):
         raise ValueError(f"high is out of bounds for {dt}")
     if low >= high:  # MXNet dies with SIGFPE here
         raise ValueError("low >= high")
-    out = _out_shape((), size)
     return B._mnp.random.randint(low, high, size=out, dtype=dt.name, ctx=_ctx())
 
 

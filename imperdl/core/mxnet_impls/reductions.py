@@ -7,6 +7,7 @@ One predicate for the family, parameterised by the dtypes each name takes. Guard
   MXNet keeps int32 / gives float32, so the impls pass NumPy's result dtype explicitly;
 - ``dtype=`` is accepted only when it names the dtype NumPy would give anyway; ``out``, ``initial``, ``where``
   are declined; argmax/argmin with ``keepdims`` are declined (MXNet lacks it), bool argmax raises there;
+- ``mxnet.numpy``'s float sum/mean are compensated and give NaN for ``[inf, 1]``: the legacy kernels run them;
 - MXNet's cumsum rejects negative axes and none of them reject repeated axes, so each impl checks the axis
   itself and raises NumPy's error type: the dispatcher then lets NumPy report the genuine error.
 NaN propagation in max/min/argmax/argmin and float16 max/min were checked equal to NumPy's.
@@ -80,14 +81,35 @@ def _ddof_pred(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NO_VALUE, *
 
 
 # ---------------------------------------------------------------------------------------------- sum-like
+def _reduced_shape(shape, axis, keepdims):
+    axes = range(len(shape)) if axis is None else axis if type(axis) is tuple else (axis,)
+    if keepdims:
+        return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _legacy_sum(name, a, axis, keepdims):
+    """sum/mean through the legacy operator: ``mxnet.numpy``'s float sum is compensated (Kahan) and turns
+    ``inf + 1`` into NaN; the legacy kernel adds plainly, like NumPy."""
+    shape = _reduced_shape(a.shape, axis, keepdims)
+    if axis == () or a.ndim == 0:
+        return a.reshape(shape).copy() if name == "sum" else (a / 1).reshape(shape)
+    op = getattr(B._mx.nd, name)
+    nd = a.as_nd_ndarray()
+    out = op(nd, keepdims=keepdims) if axis is None else op(nd, axis=axis, keepdims=keepdims)
+    return out.as_np_ndarray().reshape(shape)
+
+
 def _accumulating(name, result_dtype):
-    """sum/prod/mean: MXNet's op with NumPy's result dtype made explicit (a cast first when it widens)."""
+    """sum/prod/mean: NumPy's result dtype made explicit (a cast first when it widens)."""
     def impl(a, axis=None, dtype=None, out=None, keepdims=_NO_VALUE):
         rd = result_dtype(numpy.dtype(a.dtype))
         axis = _norm_axis(axis, a.ndim)
         if rd != numpy.dtype(a.dtype):
             a = a.astype(rd)
-        return getattr(B._mnp, name)(a, axis=axis, keepdims=keepdims is True)
+        if name != "prod":
+            return _legacy_sum(name, a, axis, keepdims is True)
+        return B._mnp.prod(a, axis=axis, keepdims=keepdims is True)
 
     impl.__name__ = name
     return impl
@@ -176,7 +198,7 @@ def _average_pred(a, axis=None, weights=None, returned=False, **kwargs):
 
 
 def _average(a, axis=None, weights=None, returned=False):
-    return B._mnp.mean(a, axis=_norm_axis(axis, a.ndim))
+    return _legacy_sum("mean", a, _norm_axis(axis, a.ndim), False)
 
 
 register_mxnet("average", _average, _average_pred)
