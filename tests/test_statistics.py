@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as onp
-import pytest
 
 import imperdl
 import imperdl.numpy as np

@@ -19,43 +19,48 @@ sys.path.insert(0, str(ROOT))
 TARGET = ROOT / "imperdl" / "core" / "blacklist.json"
 
 
-def learn(examples: int) -> dict:
+def _run_case(policy, name: str, case, examples: int) -> None:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    import imperdl
     import imperdl.numpy as inp
     from imperdl.core.array import Array
+
+    @settings(max_examples=examples, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def run(data):
+        args, kwargs = case(data)
+        conv = [inp.array(a) if hasattr(a, "dtype") and hasattr(a, "shape") else a for a in args]
+        with policy, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                if name == "ndarray.__getitem__":
+                    conv[0][conv[1]]
+                elif name == "ndarray.__setitem__":
+                    conv[0][conv[1]] = conv[2]
+                elif name.startswith("ndarray."):
+                    getattr(Array, name.split(".", 1)[1])(*conv, **kwargs)
+                else:
+                    obj = inp
+                    for part in name.split("."):
+                        obj = getattr(obj, part)
+                    obj(*conv, **kwargs)
+            except Exception:
+                pass  # genuine errors are NumPy's business; only learned MXNet failures matter
+
+    run()
+
+
+def learn(examples: int) -> dict:
+    import imperdl
 
     policy = imperdl.AutoBlacklistPolicy(gen_rule=True, append_rule=False, loc=None)
     policy.rules = {}
     for path in sorted((ROOT / "tests" / "differential").glob("cases_*.py")):
         mod = importlib.import_module(f"tests.differential.{path.stem}")
         for name, case in mod.CASES.items():
-            @settings(max_examples=examples, derandomize=True, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck))
-            @given(st.data())
-            def run(data, name=name, case=case):
-                args, kwargs = case(data)
-                conv = [inp.array(a) if hasattr(a, "dtype") and hasattr(a, "shape") else a for a in args]
-                with policy, warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    try:
-                        if name == "ndarray.__getitem__":
-                            conv[0][conv[1]]
-                        elif name == "ndarray.__setitem__":
-                            conv[0][conv[1]] = conv[2]
-                        elif name.startswith("ndarray."):
-                            getattr(Array, name.split(".", 1)[1])(*conv, **kwargs)
-                        else:
-                            obj = inp
-                            for part in name.split("."):
-                                obj = getattr(obj, part)
-                            obj(*conv, **kwargs)
-                    except Exception:
-                        pass  # genuine errors are NumPy's business; only learned MXNet failures matter
-
-            run()
+            _run_case(policy, name, case, examples)
     return {k: sorted(v) for k, v in sorted(policy.learned.items())}
 
 

@@ -36,7 +36,7 @@ def _list(x):
 
 
 _BY_TYPE = {
-    bool: lambda x: bool,
+    bool: _same,  # two values: predicates may read flags such as compute_uv=False
     int: lambda x: int,
     float: lambda x: float,
     complex: lambda x: complex,

@@ -1,0 +1,35 @@
+# Entry points: make demo | make test | make bench | make coverage-table
+# Each creates .venv with $(PYTHON) if missing and installs the package editable with the extras it needs.
+# An install is stamped with a hash of pyproject.toml, so a second run installs nothing until that file changes.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+KEY := $(shell $(PYTHON) -c "import hashlib;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:16])")
+# pytest-xdist: 2 workers on the 2-core machines (override with `make test WORKERS=0` to run serially)
+WORKERS ?= 2
+
+.PHONY: demo test bench coverage-table
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# $(VENV)/.installed-<extra>-<key>: '.[extra]' installed for this pyproject.toml ('base' = no extra)
+$(VENV)/.installed-%-$(KEY): | $(PY)
+	rm -f $(VENV)/.installed-$*-*
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.$(if $(filter base,$*),,[$*])'
+	touch $@
+
+demo: $(VENV)/.installed-base-$(KEY)
+	$(PY) examples/demo.py
+
+test: $(VENV)/.installed-test-$(KEY)
+	$(VENV)/bin/ruff check .
+	IMPERDL_CHECK_META=1 $(PY) -m pytest -p no:cacheprovider -q $(if $(filter-out 0,$(WORKERS)),-n $(WORKERS))
+
+# every bench/*.py script (files starting with _ are shared modules, not benchmarks)
+bench: $(VENV)/.installed-bench-$(KEY)
+	set -e; for f in $(filter-out bench/_%,$(sort $(wildcard bench/*.py))); do echo "== $$f"; $(PY) $$f; done
+
+coverage-table: $(VENV)/.installed-base-$(KEY)
+	$(PY) tools/gen_coverage.py
