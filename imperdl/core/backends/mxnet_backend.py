@@ -39,7 +39,7 @@ def load():
     global _mx, _mnp, _failed, ndarray
     if _mx is not None or _failed is not None:
         return _mx
-    if not hasattr(numpy, "bool"):
+    if "bool" not in vars(numpy):  # (hasattr would trip NumPy 1.23's DeprecationWarning)
         numpy.bool = bool  # MXNet 1.9.1 uses the alias NumPy 1.24 removed
     os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
     if "MXNET_ENGINE_TYPE" not in os.environ and not _is_cuda_build():
