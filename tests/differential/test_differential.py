@@ -74,14 +74,17 @@ _DEFAULT_TOL = {2: (1e-3, 1e-3), 4: (1e-5, 1e-6), 8: (1e-7, 1e-12)}
 
 
 # ------------------------------------------------------------------------------------------ calling both sides
-def _numpy_function(name: str):
-    if name == "ndarray.__getitem__":
-        return lambda x, key: x[key]
-    if name == "ndarray.__setitem__":
-        def setitem(x, key, value):
-            x[key] = value
+def _setitem(x, key, value):
+    x[key] = value
 
-        return setitem
+
+# indexing is spelled the same on both sides
+_INDEXING = {"ndarray.__getitem__": lambda x, key: x[key], "ndarray.__setitem__": _setitem}
+
+
+def _numpy_function(name: str):
+    if name in _INDEXING:
+        return _INDEXING[name]
     if name.startswith("ndarray."):
         meth = name[len("ndarray."):]
         return lambda x, *a, **k: getattr(x, meth)(*a, **k)
@@ -92,13 +95,8 @@ def _numpy_function(name: str):
 
 
 def _imperdl_function(name: str):
-    if name == "ndarray.__getitem__":
-        return lambda x, key: x[key]
-    if name == "ndarray.__setitem__":
-        def setitem(x, key, value):
-            x[key] = value
-
-        return setitem
+    if name in _INDEXING:
+        return _INDEXING[name]
     if name.startswith("ndarray."):
         return registry.primitive(name)
     obj = inp
