@@ -1,4 +1,4 @@
-# Entry points: make demo | make test | make bench | make coverage-table
+# Entry points: make demo | make test | make bench | make coverage-table | make docs
 # Each creates .venv with $(PYTHON) if missing and installs the package editable with the extras it needs.
 # An install is stamped with a hash of pyproject.toml, so a second run installs nothing until that file changes.
 
@@ -11,7 +11,7 @@ KEY := $(shell $(PYTHON) -c "import hashlib;print(hashlib.sha256(open('pyproject
 # 2-core machines: serial 31 s, 2 workers 52 s, 2 workers with OMP_NUM_THREADS=1 24 s).
 WORKERS ?= auto
 
-.PHONY: demo test bench coverage-table
+.PHONY: demo test bench coverage-table docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ $(VENV)/.installed-%-$(KEY): | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.$(if $(filter base,$*),,[$*])'
 	touch $@
 
-demo: $(VENV)/.installed-base-$(KEY)
+demo: $(VENV)/.installed-data-$(KEY)
 	$(PY) examples/demo.py
 
 test: $(VENV)/.installed-test-$(KEY)
@@ -36,3 +36,9 @@ bench: $(VENV)/.installed-bench-$(KEY)
 
 coverage-table: $(VENV)/.installed-base-$(KEY)
 	$(PY) tools/gen_coverage.py
+
+# the documentation site (mkdocs.yml), built strictly: any warning (a broken link or anchor, a page left out of
+# the nav, an object mkdocstrings cannot find) fails it. Output in site/ (git-ignored); tests/test_docs.py runs
+# the pages' snippets.
+docs: $(VENV)/.installed-docs-$(KEY)
+	$(VENV)/bin/mkdocs build --strict --site-dir site

@@ -6,6 +6,7 @@ from .context import cpu, current_context, gpu, set_context
 from .core import (
     AutoBlacklistPolicy,
     BlacklistPolicy,
+    CostAwarePolicy,
     FallbackError,
     FallbackWarning,
     OnlyMXNetPolicy,
@@ -28,5 +29,5 @@ __all__ = [
     "context", "cpu", "gpu", "current_context", "set_context", "PreferMXNetPolicy", "OnlyNumPyPolicy",
     "OnlyMXNetPolicy", "BlacklistPolicy", "AutoBlacklistPolicy", "set_global_policy", "get_global_policy",
     "wrap_policy", "fallback_mode", "set_fallback_mode", "get_fallback_mode", "FallbackWarning", "FallbackError",
-    "statistics", "print_statistics", "reset_statistics",
+    "statistics", "print_statistics", "reset_statistics", "CostAwarePolicy",
 ]

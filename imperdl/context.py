@@ -77,8 +77,13 @@ def current_context() -> Context:
 
 
 def set_context(ctx: Context) -> None:
-    """Make ``ctx`` current for the whole process."""
+    """Make ``ctx`` current for the whole process (the default policy follows it: see ``imperdl.core.policy``)."""
     global _current
     if not isinstance(ctx, Context):
         raise TypeError(f"imperdl.set_context: expected a Context (cpu() or gpu(i)), got {type(ctx).__name__}")
+    changed = _current is None or _current.device_type != ctx.device_type
     _current = ctx
+    if changed:
+        from .core import policy
+
+        policy._context_changed(ctx)

@@ -11,6 +11,12 @@ import imperdl
 import imperdl.numpy as np
 
 
+@pytest.fixture(autouse=True)
+def _prefer_mxnet():
+    """Fallbacks are PreferMXNet's notion, the default before cost-aware placement: set it explicitly."""
+    imperdl.set_global_policy("prefer_mxnet")
+
+
 @pytest.fixture
 def xy():
     """Inputs made before any mode is set, so only the call under test can fall back."""

@@ -40,6 +40,7 @@ def test_seed000_logging_story_as_written(caplog):
 
 def test_seed000_logging_story_with_cosh_missing(caplog, fake_mxnet, mx):
     """The tutorial's situation: zeros and log on MXNet, cosh only on NumPy -> one copy each way, logged."""
+    imperdl.set_global_policy("prefer_mxnet")  # written for PreferMXNet (the default before cost-aware placement)
     fake_mxnet("cosh", None)
     from imperdl.core.registry import primitive
 
@@ -117,6 +118,7 @@ def test_seed000_python2_division_fails_like_numpy():
 
 
 def test_seed001_fallback_mode_session():
+    imperdl.set_global_policy("prefer_mxnet")  # written for PreferMXNet (the default before cost-aware placement)
     numpy = np
     o = numpy.ones((3, 4))
     assert isinstance(o, Array) and o.dtype == onp.float64

@@ -2,9 +2,20 @@
 from __future__ import annotations
 
 import numpy as onp
+import pytest
 
 import imperdl
 import imperdl.numpy as np
+from imperdl.core.backends import mxnet_backend as _mxb
+
+
+@pytest.fixture(autouse=True)
+def _prefer_mxnet_and_copies(monkeypatch):
+    """Written for PreferMXNet (the default before cost-aware placement) and for transfers that copy: both set
+    explicitly (zero-copy transfers are counted in tests/test_zero_copy.py)."""
+    imperdl.set_global_policy("prefer_mxnet")
+    _mxb.load()
+    monkeypatch.setattr(_mxb, "ZERO_COPY", False)
 
 
 def test_counts_by_backend(mx_sinc, count):

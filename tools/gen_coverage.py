@@ -24,6 +24,15 @@ def rows() -> list[tuple[str, bool, bool]]:
     return coverage()
 
 
+def own_rows() -> list[tuple[str, bool, bool]]:
+    """imperdl's own primitives (``imperdl.core``: convolution, pooling, relu and their gradients' primitives)."""
+    import imperdl.core  # noqa: F401
+    from imperdl.core.registry import REGISTRY
+
+    return sorted((name, p.impls[1] is not None, p.vjp is not None)
+                  for name, p in REGISTRY.items() if p.space != "imperdl.numpy")
+
+
 def _namespace(name: str) -> str:
     for label, prefix in reversed(NAMESPACES):
         if prefix and name.startswith(prefix):
@@ -35,7 +44,7 @@ def _yn(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def render(table: list[tuple[str, bool, bool]]) -> str:
+def render(table: list[tuple[str, bool, bool]], own: list[tuple[str, bool, bool]] = ()) -> str:
     """The whole Markdown file: totals first (overall and per namespace), then one row per name."""
     lines = [
         "# Coverage: which NumPy functions run on MXNet, which have gradients",
@@ -56,6 +65,11 @@ def render(table: list[tuple[str, bool, bool]]) -> str:
         lines.append(f"| {label} | {len(rs)} | {sum(r[1] for r in rs)} | {sum(r[2] for r in rs)} |")
     lines += ["", "| name | runs on MXNet | gradient |", "|---|---|---|"]
     lines += [f"| `{name}` | {_yn(mx)} | {_yn(g)} |" for name, mx, g in table]
+    if own:
+        lines += ["", "## imperdl's own primitives (`imperdl.core`)", "",
+                  "Not NumPy names: deep-learning operations and the primitives their gradients are built from.", "",
+                  "| name | runs on MXNet | gradient |", "|---|---|---|"]
+        lines += [f"| `{name}` | {_yn(mx)} | {_yn(g)} |" for name, mx, g in own]
     return "\n".join(lines) + "\n"
 
 
@@ -64,7 +78,7 @@ def main(argv=None) -> int:
     ap.add_argument("--check", action="store_true", help="do not write; exit 1 if the file is stale")
     ap.add_argument("--output", type=Path, default=TARGET, help=f"file to write or check (default {TARGET})")
     args = ap.parse_args(argv)
-    text = render(rows())
+    text = render(rows(), own_rows())
     if args.check:
         current = args.output.read_text() if args.output.exists() else None
         if current != text:

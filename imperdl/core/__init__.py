@@ -1,6 +1,7 @@
 """The engine: Array, primitives and their registry, dispatch and policies, the tape and differential operators."""
 from . import mxnet_impls as _mxnet_impls  # noqa: F401  (fills the MXNet column of the registry)
 from . import registry as _registry  # noqa: F401  (builds the Array surface)
+from .activations import relu
 from .array import Array
 from .autograd import (
     checkpoint,
@@ -15,14 +16,18 @@ from .autograd import (
     make_vjp,
     numpy_to_imperdl,
     return_numpy,
+    stop_gradient,
     value_and_grad,
 )
+from .convolution import avg_pool2d, conv2d, max_pool2d
 from .customop import CustomOp, customop
 from .dispatch import Primitive
 from .fallback import FallbackError, FallbackWarning, fallback_mode, get_fallback_mode, set_fallback_mode
+from .function import Function
 from .policy import (
     AutoBlacklistPolicy,
     BlacklistPolicy,
+    CostAwarePolicy,
     MXNetUnsupportedError,
     OnlyMXNetPolicy,
     OnlyNumPyPolicy,
@@ -41,9 +46,10 @@ _load_rules()
 __all__ = [
     "Array", "Primitive", "Policy", "PreferMXNetPolicy", "OnlyNumPyPolicy", "OnlyMXNetPolicy", "BlacklistPolicy",
     "AutoBlacklistPolicy", "MXNetUnsupportedError", "set_global_policy", "get_global_policy", "wrap_policy",
-    "FallbackError", "FallbackWarning", "fallback_mode", "get_fallback_mode", "set_fallback_mode",
+    "FallbackError", "FallbackWarning", "fallback_mode", "get_fallback_mode", "set_fallback_mode", "CostAwarePolicy",
     "statistics", "print_statistics", "reset_statistics", "grad", "grad_and_loss", "value_and_grad",
     "elementwise_grad", "jacobian", "hessian", "hessian_vector_product", "make_vjp", "checkpoint", "customop",
-    "CustomOp", "numpy_to_imperdl", "imperdl_to_numpy", "convert_args", "return_numpy", "NoGradientError",
-    "InPlaceGradientError",
+    "CustomOp", "numpy_to_imperdl", "imperdl_to_numpy", "convert_args", "return_numpy", "stop_gradient",
+    "NoGradientError",
+    "InPlaceGradientError", "Function", "conv2d", "max_pool2d", "avg_pool2d", "relu",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import operator
+from math import prod as _prod
 
 import numpy
 
@@ -87,11 +88,15 @@ class Array:
         return self.size * self.dtype.itemsize
 
     def key(self) -> tuple:
-        """The dispatch descriptor: ('A', dtype, ndim, is_empty)."""
+        """The dispatch descriptor: ('A', dtype, ndim, size class), made once per array.
+
+        The size class is ``size.bit_length()`` (log2 buckets; 0 = empty): cost-aware placement decides per
+        size class, and a decision cached per signature must not be reused across sizes that differ by 2x.
+        """
         k = self._keyc
         if k is None:
             shape = self.shape
-            k = self._keyc = ("A", self.dtype, len(shape), 0 in shape)
+            k = self._keyc = ("A", self.dtype, len(shape), _prod(shape).bit_length())
         return k
 
     @property
@@ -114,7 +119,28 @@ class Array:
             self._refresh()
 
     def _get(self, b: int):
-        """This array's data on backend ``b``, copying it there if needed."""
+        """This array's data on backend ``b``, copied or shared there if needed.
+
+        On MXNet the buffer returned is one the host cannot see: a caller may hand it to any MXNet operator, and
+        some rewrite inputs in place (oneDNN convolution re-lays out its weight in inference mode). Dispatch
+        uses ``_get_shared`` instead and protects just the operators that rewrite (``Primitive.mx_rewrites``).
+        """
+        x = self._get_shared(b)
+        if b and getattr(x, "_imperdl_host", False):
+            x = self._private_mx(x)
+        return x
+
+    def _private_mx(self, x):
+        """A copy of MXNet buffer ``x`` (this array's, shared with the host) that stays MXNet's alone; it
+        replaces the shared one in the storage list (same value), so later calls find it private."""
+        priv = x.copy()
+        _stats.count_copy(1, 1, self.size * self.dtype.itemsize)
+        if self._data[1] is x:
+            self._data[1] = priv
+        return priv
+
+    def _get_shared(self, b: int):
+        """This array's data on backend ``b``, copied or shared there if needed (see ``_sync``)."""
         if self._view is not None:
             self._check_view()
         x = self._data[b]
@@ -128,25 +154,39 @@ class Array:
         return x
 
     def _sync(self, b: int):
+        """Bring the value to backend ``b``: shared without copying where the backend allows it (CPU), else
+        copied. Both copies then stand for one value: every write replaces the list (``_set_data``), so a
+        buffer both sides see is never written behind the other's back (``_cow`` covers shared lists)."""
         d = self._data
         ctx = _context.current_context()
+        mxb = BACKENDS[1]
+        out = None
         if b == 0:
             src = 1
-            out = BACKENDS[1].to_host(d[1])
+            if mxb.ZERO_COPY:
+                out = mxb.share_to_host(d[1], self.shape, self.dtype, self._ctx or mxb.context_of(d[1]))
+            shared = out is not None
+            if not shared:
+                out = mxb.to_host(d[1])
             _stats.syncs[0] += 1
         elif d[1] is not None:  # MXNet data on another context
-            src = 1
-            out = BACKENDS[1].move(d[1], ctx)
+            src, shared = 1, False
+            out = mxb.move(d[1], ctx)
             d[1] = None
         else:
             src = 0
-            out = BACKENDS[b].from_host(d[0], ctx)
-        _stats.count_copy(src, b, self.size * self.dtype.itemsize)
+            if mxb.ZERO_COPY:
+                out = mxb.share_from_host(d[0], ctx)
+            shared = out is not None
+            if not shared:
+                out = mxb.from_host(d[0], ctx)
+        (_stats.count_shared if shared else _stats.count_copy)(src, b, self.size * self.dtype.itemsize)
         log = _stats.copy_log
         if log.isEnabledFor(_DEBUG):
-            log.debug(
-                "Copy from %s array to %s array for Array \"%d\" of shape %s.",
+            log.debug(  # MinPy's wording, so existing log filters still match; shared transfers say so
+                "Copy from %s array to %s array for Array \"%d\" of shape %s%s.",
                 BACKENDS[src].NAME, BACKENDS[b].NAME, id(self), self.shape,
+                " (zero-copy: memory shared)" if shared else "",
             )
         d[b] = out
         if b:
@@ -178,7 +218,7 @@ class Array:
         """Run ``mutate(buffer)`` in place on backend ``b``; views write their root on the host."""
         v = self._view
         if v is None:
-            x = self._get(b)
+            x = self._get_shared(b)  # a shared buffer is written in place: the host side sees it, as NumPy would
             if self._cow:  # the buffer is shared (with a tape snapshot or a NumPy base): write a copy
                 x = x.copy()
                 self._cow = False

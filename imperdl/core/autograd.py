@@ -13,7 +13,7 @@ from typing import Any
 import numpy
 
 from .array import Array
-from .tape import Tape, state
+from .tape import Tape, _snapshot, state
 
 
 def _as_array(x) -> Array:
@@ -137,6 +137,21 @@ def _detach(x):
         d._data, d._shape, d._dtype, d._ctx, d._keyc = list(a._data), a._shape, a._dtype, a._ctx, a._keyc
         d._version, d._view, d._cow, d._node = 0, None, True, live or None
         a._cow = True
+        return d
+
+    return _map_tree(one, x)
+
+
+def stop_gradient(x: Any):
+    """``x``'s value, cut from every tape: running statistics, targets and logged values stay constants.
+
+    No data is copied (the result shares storage, copy-on-write); works on nested lists/tuples/dicts.
+    """
+    def one(a):
+        if type(a) is not Array:
+            return a
+        d = _snapshot(a)
+        d._node = None
         return d
 
     return _map_tree(one, x)

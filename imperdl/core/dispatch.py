@@ -19,6 +19,7 @@ from . import tape as _tape
 from .array import Array
 from .backends import mxnet_backend as _mxb
 from .signature import format_key, signature
+from .statistics import count_copy as _count_copy
 
 _ndarray = numpy.ndarray
 _generic = numpy.generic
@@ -37,6 +38,8 @@ class Primitive:
     nature (building from Python data, metadata queries) and never count as fallbacks.
     """
 
+    space = "imperdl.numpy"  # where users find it, for messages
+
     def __init__(self, name: str, np_impl, doc: str | None = None):
         self.name = name
         self.__name__ = name.rsplit(".", 1)[-1]
@@ -50,6 +53,9 @@ class Primitive:
         self.host = False
         self.nondiff = False  # the result is constant w.r.t. the inputs (ones_like, floor, random...)
         self.vjp = None  # filled by the gradient-rule tables: tuple of per-argument vjp makers, or a callable
+        # argument positions (ints) / keyword names that the MXNet implementation may rewrite in place (oneDNN
+        # convolution re-lays out its weight in inference mode): they get an MXNet buffer the host cannot see
+        self.mx_rewrites = _mxb.REWRITES_INPUTS.get(name)
         self.counts = [0, 0, 0]  # calls that ran on NumPy by choice, on MXNet, on NumPy as a fallback
 
     def __repr__(self):
@@ -62,13 +68,17 @@ class Primitive:
         return ufunc_attribute(self, attr)
 
     def __call__(self, *args, **kwargs):
+        pol = _policy.current
         if kwargs:
             if "out" in kwargs:
                 return _call_with_out(self, args, kwargs)
             key = signature(args, kwargs)
+            if pol.located and key is not None:
+                key = (key, _where(args))
+        elif pol.located:
+            key = _fast_located(args)
         else:
             key = _fast_signature(args)
-        pol = _policy.current
         cache = pol.caches.get(self)
         if cache is None:
             cache = pol.caches[self] = {}
@@ -110,13 +120,60 @@ def _fast_signature(args):
     return signature(args, None)
 
 
+def _fast_located(args):
+    """``(signature, _where(args))`` in one pass for the common call: one or two positional Arrays."""
+    n = len(args)
+    if n == 2:
+        a, b = args
+        if type(a) is Array and type(b) is Array:
+            da, db = a._data, b._data
+            return ((a._keyc or a.key(), b._keyc or b.key()),
+                    4 * (da[0] is not None) + 8 * (da[1] is not None) + (db[0] is not None) + 2 * (db[1] is not None))
+    elif n == 1:
+        a = args[0]
+        if type(a) is Array:
+            d = a._data
+            return (a._keyc or a.key(),), (d[0] is not None) + 2 * (d[1] is not None)
+    key = signature(args, None)
+    return None if key is None else (key, _where(args))
+
+
+def _where(args) -> int:
+    """Where the positional Array arguments live: two bits each (1: fresh on the host, 2: fresh on MXNet).
+
+    Part of the cache key for policies that place by cost (``Policy.located``): the same signature can meet
+    its arrays on either side from call to call (a result of MXNet, a value just read on the host), and on this
+    hardware a transfer costs as much as a small operation, so a decision made for one placement is wrong for
+    another. Two bits per array, read from the storage list, keep the decision cached per (signature, place)
+    with no estimate on the hot path; policies that ignore placement (``located`` False) never compute this.
+    """
+    w = 0
+    for a in args:
+        w <<= 2
+        if type(a) is Array:
+            d = a._data
+            if d[0] is not None:
+                w |= 1
+            if d[1] is not None:
+                w |= 2
+    return w
+
+
 def _run_mxnet(prim, key, args, kwargs, pol):
     ctx = _context._current or _context.current_context()
     try:
         if kwargs:
-            out = prim.impls[1](*[_mx_arg(a, ctx) for a in args], **{k: _mx_arg(v, ctx) for k, v in kwargs.items()})
-        else:
+            margs = [_mx_arg(a, ctx) for a in args]
+            mkw = {k: _mx_arg(v, ctx) for k, v in kwargs.items()}
+            if prim.mx_rewrites is not None:
+                _unshare(prim.mx_rewrites, args, kwargs, margs, mkw)
+            out = prim.impls[1](*margs, **mkw)
+        elif prim.mx_rewrites is None:
             out = prim.impls[1](*[_mx_arg(a, ctx) for a in args])
+        else:
+            margs = [_mx_arg(a, ctx) for a in args]
+            _unshare(prim.mx_rewrites, args, kwargs, margs, {})
+            out = prim.impls[1](*margs)
     except Exception as exc:
         return _mxnet_failed(prim, exc, key, args, kwargs, pol)
     if type(out) is _mxb.ndarray:
@@ -127,6 +184,33 @@ def _run_mxnet(prim, key, args, kwargs, pol):
             _check_meta(prim, meta, out, args)
         return Array(out, 1, ctx, meta[0], meta[1])
     return _wrap_mx(out, ctx)
+
+
+def _unshare(where, args, kwargs, margs, mkw) -> None:
+    """Give the arguments MXNet may rewrite in place buffers the host cannot see (a counted MXNet copy).
+
+    The private copy replaces the Array's MXNet copy (same value), so the next call finds it unshared.
+    """
+    for w in where:
+        if type(w) is int:
+            if w >= len(margs):
+                continue
+            src, m = args[w], margs[w]
+        elif w in mkw:
+            src, m = kwargs[w], mkw[w]
+        else:
+            continue
+        if not getattr(m, "_imperdl_host", False):
+            continue
+        if type(src) is Array:
+            priv = src._private_mx(m)
+        else:
+            priv = m.copy()
+            _count_copy(1, 1, priv.size * numpy.dtype(priv.dtype).itemsize)
+        if type(w) is int:
+            margs[w] = priv
+        else:
+            mkw[w] = priv
 
 
 def _check_meta(prim, meta, out, args):
@@ -194,9 +278,9 @@ def _np_arg(a):
 def _mx_arg(a, ctx):
     t = type(a)
     if t is Array:
-        return a._get(1)
+        return a._get_shared(1)
     if t is _ndarray:
-        return Array(a)._get(1)
+        return Array(a)._get_shared(1)
     if t is list or t is tuple:
         return t([_mx_arg(e, ctx) for e in a])
     if isinstance(a, _generic):
@@ -301,7 +385,7 @@ def _decorate(exc: BaseException, prim, args, kwargs) -> BaseException:
     """The same exception type, its message prefixed with the operator and the arguments' shapes."""
     if getattr(exc, "_imperdl", False) or not isinstance(exc, Exception):
         return exc
-    msg = f"imperdl.numpy.{prim.name}({describe_args(args, kwargs)}): {exc}"
+    msg = f"{prim.space}.{prim.name}({describe_args(args, kwargs)}): {exc}"
     try:
         new = type(exc)(msg)
     except Exception:
@@ -341,6 +425,8 @@ def setitem(arr: Array, key, value) -> None:
         args = (arr, key, value)
         k = signature(args, {})
         pol = _policy.current
+        if pol.located and k is not None:
+            k = (k, _where(args))
         cache = pol.caches.setdefault(prim, {})
         code = cache.get(k) if k is not None else None
         if code is None:

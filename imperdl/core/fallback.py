@@ -56,7 +56,7 @@ class fallback_mode:
 
 
 def notify(prim, key, reason: str) -> None:
-    msg = f"imperdl.numpy.{prim.name} falls back to NumPy for ({format_key(key)}): {reason}"
+    msg = f"{prim.space}.{prim.name} falls back to NumPy for ({format_key(key)}): {reason}"
     if mode == "warn":
         warnings.warn(msg, FallbackWarning, stacklevel=4)
     elif mode == "log":

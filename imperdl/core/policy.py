@@ -3,12 +3,17 @@
 ``decide`` returns a code: 0 = NumPy by choice, 1 = MXNet, 2 = NumPy as a fallback (the policy prefers
 MXNet but MXNet cannot take this call). Each policy object owns its decision cache, so switching policies never
 invalidates another's decisions; learning a failure updates only the failing signature.
+
+The default (no ``set_global_policy``) follows the current context: ``CostAwarePolicy`` on a CPU context, where
+MXNet's CPU wheel loses to NumPy on small and elementwise work, and ``PreferMXNetPolicy`` on a GPU context. It is
+resolved at the first call (so importing imperdl does not load MXNet) and again whenever the context changes.
 """
 from __future__ import annotations
 
 import functools
 import json
 import os
+import weakref
 from importlib import resources
 
 from .backends import mxnet_backend as _mxb
@@ -24,6 +29,7 @@ class Policy:
 
     name = "policy"
     prefers_mxnet = False
+    located = False  # True: decisions depend on where the arguments live (dispatch adds that to the cache key)
 
     def __init__(self):
         self.caches: dict = {}  # primitive -> {signature: code}
@@ -63,7 +69,10 @@ class Policy:
 
     def __exit__(self, *exc):
         global current
-        current = self._saved.pop()
+        saved = self._saved.pop()
+        if _explicit is None and (saved is _PENDING or _is_default(saved)):
+            saved = _global  # the default of the context current now (it may have changed inside the block)
+        current = saved
         return False
 
     def __repr__(self):
@@ -194,11 +203,76 @@ class AutoBlacklistPolicy(BlacklistPolicy):
         return path
 
 
+class _NoCache(dict):
+    """A decision cache that keeps nothing (for the stand-in below, whose decisions belong to another policy)."""
+
+    def __setitem__(self, key, value):
+        pass
+
+
+class _DefaultPending(Policy):
+    """Stands for the default policy until the first call resolves it from the current context."""
+
+    name = "default"
+
+    def __init__(self):
+        super().__init__()
+        self.caches = _NoCache()
+
+    def decide(self, prim, key, args, kwargs) -> int:
+        return _default_now().decide(prim, key, args, kwargs)
+
+
 _BY_NAME = {"prefer_mxnet": PreferMXNetPolicy, "only_numpy": OnlyNumPyPolicy, "only_mxnet": OnlyMXNetPolicy,
             "blacklist": BlacklistPolicy, "auto_blacklist": AutoBlacklistPolicy}
 
-_global: Policy = PreferMXNetPolicy()
+_PENDING = _DefaultPending()
+_explicit: Policy | None = None  # what set_global_policy chose; None: the default of the current context
+_defaults: dict = {}  # device type -> that type's default policy object (kept: its decisions stay cached)
+_global: Policy = _PENDING
 current: Policy = _global
+_by_context = weakref.WeakSet()  # policies whose decisions depend on the device type (cleared when it changes)
+
+
+def default_policy(ctx=None) -> Policy:
+    """The policy used when none was set: ``CostAwarePolicy`` on a CPU context, ``PreferMXNetPolicy`` on a GPU.
+
+    One object per device type, so switching contexts back and forth keeps each one's cached decisions.
+    """
+    from .. import context as _context
+
+    kind = (ctx or _context.current_context()).device_type
+    pol = _defaults.get(kind)
+    if pol is None:
+        pol = _defaults[kind] = PreferMXNetPolicy() if kind == "gpu" else CostAwarePolicy()
+    return pol
+
+
+def _is_default(p) -> bool:
+    return any(p is d for d in _defaults.values())
+
+
+def _default_now() -> Policy:
+    """Resolve the default for the current context and install it where the stand-in (or an old default) was."""
+    global _global, current
+    pol = default_policy()
+    if _explicit is None:
+        if current is _global:
+            current = pol
+        _global = pol
+    return pol
+
+
+def _context_changed(ctx) -> None:
+    """Called by ``imperdl.context.set_context``: the default follows the device; device-aware caches reset."""
+    global _global, current
+    for p in list(_by_context):
+        p._context_changed(ctx)
+    if _explicit is None and _global is not _PENDING:
+        pol = default_policy(ctx)
+        if current is _global:
+            current = pol
+        _global = pol
 
 
 def _resolve(p) -> Policy:
@@ -210,14 +284,24 @@ def _resolve(p) -> Policy:
 
 
 def set_global_policy(p) -> Policy:
-    """Make ``p`` (a Policy or 'prefer_mxnet' | 'only_numpy' | 'only_mxnet' | ...) the process-wide policy."""
-    global _global, current
-    _global = current = _resolve(p)
-    return _global
+    """Make ``p`` (a Policy or 'cost_aware' | 'prefer_mxnet' | 'only_numpy' | 'only_mxnet' | ...) the process-wide
+    policy. ``None`` (or a default policy object, as ``get_global_policy()`` returned it) goes back to the
+    default, which follows the context."""
+    global _global, current, _explicit
+    if p is None or p is _PENDING:
+        _explicit = None
+        _global = current = _PENDING
+        return _default_now()
+    pol = _resolve(p)
+    _explicit = None if _is_default(pol) else pol
+    _global = current = pol
+    return pol
 
 
 def get_global_policy() -> Policy:
-    """The policy calls use now (the innermost ``with policy:`` block, else the global one)."""
+    """The policy calls use now (the innermost ``with policy:`` block, else the global one, else the default)."""
+    if current is _PENDING:
+        return _default_now()
     return current
 
 
@@ -234,3 +318,8 @@ def wrap_policy(p):
         return wrapper
 
     return deco
+
+
+from .placement import CostAwarePolicy  # noqa: E402  (placement builds on the classes above)
+
+_BY_NAME["cost_aware"] = CostAwarePolicy

@@ -82,12 +82,15 @@ def _metadata_impl(fn):
 
 
 def _seed(seed=None):
-    """Seed NumPy's global generator and, when loaded, MXNet's (both backends sample)."""
+    """Seed NumPy's global generator and MXNet's (both backends sample). MXNet loads lazily: a seed given before
+    it loads is applied when it does, so a script seeded at the top is reproducible on either backend."""
     numpy.random.seed(seed)
     from .backends import mxnet_backend
 
-    if mxnet_backend._mx is not None and seed is not None:
-        mxnet_backend._mx.random.seed(int(numpy.asarray(seed).ravel()[0]) if numpy.ndim(seed) else int(seed))
+    if seed is not None:
+        mxnet_backend.pending_seed = int(numpy.asarray(seed).ravel()[0]) if numpy.ndim(seed) else int(seed)
+        if mxnet_backend._mx is not None:
+            mxnet_backend._mx.random.seed(mxnet_backend.pending_seed)
 
 
 def _getitem(a, key):

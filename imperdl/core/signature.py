@@ -1,6 +1,7 @@
 """Call signatures: the hashable summary of a call that dispatch decisions are cached on.
 
-A descriptor keeps exactly what a backend predicate may look at: for arrays (dtype, ndim, empty); for Python
+A descriptor keeps exactly what a backend predicate may look at: for arrays (dtype, ndim, size class: the
+bit length of the size, so 0 means empty, read by cost-aware placement); for Python
 scalars their type; for strings, None, dtypes and types their value; containers element-wise. Slices and
 Ellipsis contribute their kind only. An argument of any other type makes the call uncacheable (None).
 """
@@ -16,7 +17,7 @@ class _Uncacheable(Exception):
 
 
 def _np_array(x):
-    return ("np", x.dtype, x.ndim, x.size == 0)
+    return ("np", x.dtype, x.ndim, x.size.bit_length())
 
 
 def _scalar(x):
@@ -78,16 +79,22 @@ def signature(args: tuple, kwargs: dict):
 
 
 def format_key(key) -> str:
-    """A stable human-readable form of a signature, used in messages and blacklist rules."""
+    """A stable human-readable form of a signature, used in messages and blacklist rules.
+
+    A *located* key ``(signature, where)`` (see ``dispatch._where``) reads as its signature: no descriptor is
+    a plain ``int`` (Python ints describe as the type ``int``), so the pair cannot be mistaken for a call.
+    """
     if key is None:
         return "?"
+    if len(key) == 2 and type(key[1]) is int and type(key[0]) is tuple:
+        key = key[0]
     return ", ".join(_fmt(k) for k in key)
 
 
 def _fmt(d) -> str:
     if isinstance(d, tuple):
         if len(d) == 4 and d[0] in ("A", "np") and isinstance(d[1], numpy.dtype):
-            return f"{d[1]}[{d[2]}d{',empty' if d[3] else ''}]"
+            return f"{d[1]}[{d[2]}d{',empty' if d[3] == 0 else ''}]"  # rules hold for every nonzero size
         if len(d) == 2 and d[0] == "s":
             return f"{d[1]} scalar"
         if d and d[0] == "L":

@@ -1,4 +1,6 @@
-"""Counters: copies between backends (count, bytes, direction) and, via the registry, per-op calls by backend."""
+"""Counters: transfers between backends (count, bytes, direction; copied or shared) and, via the registry, per-op
+calls by backend. A *shared* transfer (zero-copy on a CPU context) moves no bytes: it is counted apart from copies.
+"""
 from __future__ import annotations
 
 import logging
@@ -7,6 +9,8 @@ copy_log = logging.getLogger("imperdl.array")
 
 # copies[(src, dst)] = [count, bytes]; src/dst are backend indices.
 copies: dict[tuple[int, int], list[int]] = {}
+# shared[(src, dst)] = [count, bytes made visible without copying] (zero-copy transfers)
+shared: dict[tuple[int, int], list[int]] = {}
 # engine synchronisations caused by imperdl (reading MXNet data on the host)
 syncs = [0]
 
@@ -20,19 +24,35 @@ def count_copy(src: int, dst: int, nbytes: int) -> None:
         c[1] += nbytes
 
 
+def count_shared(src: int, dst: int, nbytes: int) -> None:
+    c = shared.get((src, dst))
+    if c is None:
+        shared[(src, dst)] = [1, nbytes]
+    else:
+        c[0] += 1
+        c[1] += nbytes
+
+
 def statistics() -> dict:
-    """Where calls ran and what moved: ``{'ops': {name: {'numpy', 'mxnet', 'fallback'}}, 'copies': {...}}``."""
+    """Where calls ran and what moved: ``{'ops': {name: {'numpy', 'mxnet', 'fallback'}}, 'total': {...},
+    'copies': {'numpy->mxnet': {'count', 'bytes'}, ...}, 'shared': {...same, zero-copy...}, 'syncs': n}``.
+
+    ``syncs`` counts host reads of MXNet data (copied or shared): the only points where imperdl waits for MXNet.
+    """
     from .backends import NAMES
     from .registry import REGISTRY
 
     ops = {}
-    for name, p in REGISTRY.items():
+    seen = set()  # aliases (divide/true_divide, round/round_) share one primitive: count it once, by its name
+    for p in REGISTRY.values():
         n_np, n_mx, n_fb = p.counts
-        if n_np or n_mx or n_fb:
-            ops[name] = {"numpy": n_np, "mxnet": n_mx, "fallback": n_fb}
+        if (n_np or n_mx or n_fb) and id(p) not in seen:
+            seen.add(id(p))
+            ops[p.name] = {"numpy": n_np, "mxnet": n_mx, "fallback": n_fb}
     cps = {f"{NAMES[s]}->{NAMES[d]}": {"count": c, "bytes": b} for (s, d), (c, b) in sorted(copies.items())}
+    shd = {f"{NAMES[s]}->{NAMES[d]}": {"count": c, "bytes": b} for (s, d), (c, b) in sorted(shared.items())}
     total = {k: sum(v[k] for v in ops.values()) for k in ("numpy", "mxnet", "fallback")}
-    return {"ops": ops, "total": total, "copies": cps, "syncs": syncs[0]}
+    return {"ops": ops, "total": total, "copies": cps, "shared": shd, "syncs": syncs[0]}
 
 
 def reset_statistics() -> None:
@@ -41,6 +61,7 @@ def reset_statistics() -> None:
     for p in REGISTRY.values():
         p.counts[:] = [0, 0, 0]
     copies.clear()
+    shared.clear()
     syncs[0] = 0
 
 
@@ -53,6 +74,8 @@ def format_statistics(stats: dict | None = None) -> str:
     lines.append(f"{'total':<28}{t['mxnet']:>8}{t['numpy']:>8}{t['fallback']:>10}")
     for k, v in s["copies"].items():
         lines.append(f"copies {k}: {v['count']} ({v['bytes']} bytes)")
+    for k, v in s.get("shared", {}).items():
+        lines.append(f"shared (zero-copy) {k}: {v['count']} ({v['bytes']} bytes not copied)")
     lines.append(f"host reads of MXNet data: {s['syncs']}")
     return "\n".join(lines)
 

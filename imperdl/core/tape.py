@@ -119,7 +119,7 @@ class Tape:
             if vjp is None:
                 positions = ", ".join(repr(p) for p, _ in parents)
                 raise NoGradientError(
-                    f"imperdl.numpy.{prim.name} has no gradient rule, and argument {positions} is being "
+                    f"{prim.space}.{prim.name} has no gradient rule, and argument {positions} is being "
                     "differentiated. Compute it outside the differentiated function, or define one with "
                     "imperdl.core.customop."
                 )
@@ -238,6 +238,10 @@ def _fit(gi, x, prim, pos):
             import imperdl.numpy as np
 
             gi = np.real(gi)
+        if gi.dtype != x.dtype and x.dtype.kind == "f":
+            # a float32 input gets a float32 gradient, as its value is float32 (NumPy makes a float32 sum divided
+            # by an int float64: without this, one such loss would turn the whole backward pass float64)
+            gi = gi.astype(x.dtype)
     return gi
 
 

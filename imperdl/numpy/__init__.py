@@ -1,5 +1,5 @@
 """imperdl.numpy: NumPy's namespace, every function dispatched to MXNet where it gives NumPy's exact result and
-to NumPy elsewhere, every result an :class:`imperdl.core.Array`. Use it as ``import imperdl.numpy as np``.
+to NumPy elsewhere, every result an ``imperdl.core.Array``. Use it as ``import imperdl.numpy as np``.
 """
 import numpy as _numpy
 

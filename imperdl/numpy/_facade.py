@@ -1,6 +1,6 @@
 """Builds the NumPy face: a module whose every public NumPy name resolves on first access.
 
-Functions become dispatched primitives, ``ndarray`` is :class:`imperdl.core.Array`, classes (dtypes, finfo,
+Functions become dispatched primitives, ``ndarray`` is ``imperdl.core.Array``, classes (dtypes, finfo,
 errstate, ...) and constants are NumPy's own objects, and submodules are faces of the same kind. Resolved names
 are cached in the module, so the second ``np.add`` is a plain global lookup.
 """

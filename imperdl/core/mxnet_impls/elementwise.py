@@ -21,6 +21,7 @@ import numpy
 from ..array import Array
 from ..backends import mxnet_backend as B
 from ..registry import meta_binary, meta_compare, meta_unary, register_mxnet
+from .shape import safe_scalar
 
 _dt = numpy.dtype
 F16, F32, F64 = _dt("float16"), _dt("float32"), _dt("float64")
@@ -131,8 +132,19 @@ def binary_pred(dtypes, scalars=True):
     return pred
 
 
+def exact_scalars(x, y):
+    """A float scalar operand that MXNet's text parameters would round becomes a 0-d array of the other
+    operand's dtype (the value NumPy's value-based casting uses)."""
+    if type(y) is float:
+        return x, safe_scalar(y, x.dtype, x.ctx)
+    if type(x) is float:
+        return safe_scalar(x, y.dtype, y.ctx), y
+    return x, y
+
+
 def _binary_same_name(name):
     def impl(x, y):
+        x, y = exact_scalars(x, y)
         return getattr(B._mnp, name)(x, y)
 
     impl.__name__ = name
@@ -155,10 +167,11 @@ for _name in COMPARISONS:
 def _remainder(x, y):
     """Float ``x % 0`` is NaN in NumPy and 0 in MXNet: patch those positions."""
     mnp = B._mnp
-    r = mnp.mod(x, y)
+    scalar_y = type(y) is not B.ndarray  # (exact_scalars may make it a 0-d array, never a zero one)
+    r = mnp.mod(*exact_scalars(x, y))
     kind = numpy.dtype(r.dtype).kind
-    if kind == "f":
-        zero = (y == 0) if type(y) is B.ndarray else None
+    if kind == "f" and r.size:  # (MXNet's where crashes the process on an empty result)
+        zero = None if scalar_y else (y == 0)
         if zero is not None:
             r = mnp.where(zero, mnp.full((), numpy.nan, dtype=r.dtype, ctx=r.ctx), r)
         elif y == 0:

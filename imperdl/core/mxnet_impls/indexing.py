@@ -91,6 +91,8 @@ def _setitem(x, key, value):
             raise ValueError(f"could not broadcast input array from shape {value.shape} into shape {target}")
     if type(value) is not B.ndarray and not fits(value, numpy.dtype(x.dtype)):
         raise ValueError("value does not convert exactly to the array's dtype")
+    if type(key) is not B.ndarray and 0 in target:
+        return  # an empty selection: nothing to write (MXNet asserts start < stop on empty slices)
     x[key] = safe_scalar(value, x.dtype, x.ctx)
 
 

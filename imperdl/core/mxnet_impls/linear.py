@@ -190,6 +190,10 @@ def _norm(x, ord=None, axis=None, keepdims=False):
         i, j = (operator.index(e) for e in axis)
         i, j = (i % x.ndim if -x.ndim <= i < x.ndim else i), (j % x.ndim if -x.ndim <= j < x.ndim else j)
         axis = (min(i, j), max(i, j))
+        if x.shape[axis[0]] > x.shape[axis[1]]:  # MXNet's SVD wants rows <= columns: transposing changes nothing
+            x = mnp().swapaxes(x, axis[0], axis[1])
+    elif ord == "nuc" and x.shape[0] > x.shape[1]:
+        x = x.T
     return mnp().linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
 
 

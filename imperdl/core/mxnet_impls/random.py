@@ -305,10 +305,6 @@ def _choice(a, size=None, replace=True, p=None):
     out = _out_shape((), size)
     n_out = math.prod(out)
     pop = int(a) if _is_int(a) else a.shape[0]
-    if pop <= 0:
-        if n_out:
-            raise ValueError("a must be greater than 0 unless no samples are taken")
-        return m.zeros(out, dtype="int64", ctx=_ctx())  # MXNet dies with SIGFPE on an empty population
     if p is not None:
         hp = p.asnumpy()
         atol = max(numpy.sqrt(numpy.finfo(numpy.float64).eps), numpy.sqrt(numpy.finfo(hp.dtype).eps))
@@ -325,6 +321,10 @@ def _choice(a, size=None, replace=True, p=None):
             raise ValueError("Fewer non-zero entries in p than size")
         if p.dtype != numpy.float64:
             p = p.astype(_F64)
+    if pop <= 0:  # (after p's checks, which NumPy makes first)
+        if n_out:
+            raise ValueError("a must be greater than 0 unless no samples are taken")
+        return m.zeros(out, dtype="int64", ctx=_ctx())  # MXNet dies with SIGFPE on an empty population
     if not replace and n_out > pop:
         raise ValueError("Cannot take a larger sample than population when 'replace=False'")
     flat = (n_out,) if not replace and len(out) != 1 else out  # MXNet's without-replacement takes 1-D sizes

@@ -156,9 +156,11 @@ _TINY = 2.2250738585072014e-308
 
 
 def safe_scalar(v, dtype="float64", ctx=None):
-    """MXNet passes scalars as text and rejects subnormal doubles ("Out of range value"): those become 0-d
-    arrays (exact, via the host); every other scalar is returned unchanged."""
-    if type(v) is float and v != 0.0 and abs(v) < _TINY:
+    """MXNet passes scalars as text with 15 significant digits and rejects subnormal doubles ("Out of range
+    value"): a float that text cannot carry exactly becomes a 0-d array (exact, via the host); every other scalar
+    is returned unchanged."""
+    if (type(v) is float or isinstance(v, numpy.floating)) and v != 0.0 and (
+            abs(v) < _TINY or float(f"{v:.15g}") != v):
         return B._mnp.array(v, dtype=dtype, ctx=ctx)
     return v
 

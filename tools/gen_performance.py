@@ -1,0 +1,362 @@
+"""Write docs/performance.md from the JSON that ``bench/run_all.py`` produced, so the published numbers are exactly
+those of one recorded run (docs/performance.json is committed next to the page).
+
+    python bench/run_all.py --docs              # measure: writes docs/performance.json and renders the page
+    python tools/gen_performance.py             # re-render docs/performance.md from docs/performance.json
+    python tools/gen_performance.py --check     # exit 1 if the page differs from what the JSON renders to
+    python tools/gen_performance.py --json bench/results.json --out /tmp/perf.md
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_JSON = ROOT / "docs" / "performance.json"
+DEFAULT_OUT = ROOT / "docs" / "performance.md"
+SCHEMA = 1
+REFERENCE = "imperdl default"
+PEERS = ("numpy (hand-written)", "HIPS autograd", "MXNet imperative", "MXNet Gluon hybridized", "PyTorch eager",
+         "PyTorch eager (1 thread)")
+ORDER = ("chain", "mlp", "cnn", "rnn", "memory")
+
+# What would close each target when it is missed: the analysis behind the profile. The profile itself (where the
+# time goes) is rendered from the JSON; these notes are reviewed whenever a new run changes the picture.
+CLOSING_NOTES = {
+    "chain-vs-pytorch": (
+        "The profile is imperdl's own Python: per primitive call, dispatch (`Primitive.__call__`, the signature, "
+        "the policy's cached decision, wrapping the result) and a tape node; the backward pass then runs one Python "
+        "vjp rule per op, each made of further dispatched calls (the busiest operators below: the backward's "
+        "multiplies outnumber the forward ops). PyTorch does the same work in C++. What would close it: fewer calls "
+        "in the backward (one fused primitive per common elementwise rule, e.g. tanh's g * (1 - y**2) as one NumPy "
+        "expression instead of three dispatched calls, and vjp rules run on raw NumPy arrays when every input lives "
+        "on the host and no higher-order gradient is being recorded), and a thinner path for repeated signatures "
+        "(no argument snapshot for plain Arrays, one dict lookup for the decision)."
+    ),
+    "mlp-vs-numpy": (
+        "Both do the same three large matrix products each way. The difference is dispatch (a few dozen calls), "
+        "dot's vjp going through `tensordot`, which copies transposed operands (hand-written code hands `x.T` to "
+        "BLAS as a view), and a float64 loss: NumPy's rule makes a float32 0-d sum divided by a Python int float64, "
+        "so the first backward ops run in float64 until a vjp casts back. Computing dot's vjp with `matmul` on "
+        "transposed views and casting cotangents to the primal's dtype would close it."
+    ),
+    "cnn-vs-gluon": (
+        "Gluon hybridized runs the whole step as one cached oneDNN graph with no Python per op; even MXNet's own "
+        "imperative mode is well behind it (its row above). imperdl pays one decision and one call per op, plus "
+        "copies when a value crosses between NumPy and MXNet. The profile shows which operators ran on MXNet: "
+        "pooling or ReLU on NumPy next to an MXNet convolution means the cost table priced MXNet's pooling/ReLU "
+        "far above their real ~1-2 ms (the NumPy pooling gradient, `_first_max_masks`/`max_pool2d_grad`, is then a "
+        "large share of the step). Correct table entries for pooling and ReLU (or keeping such ops where their "
+        "input already lives) bring the step to MXNet imperative's level; within 1.2x of Gluon needs whole-step "
+        "capture into a cached graph, as hybridize does."
+    ),
+    "cnn-vs-pytorch": (
+        "The limit assumes MXNet's oneDNN convolution is ~4x faster than PyTorch's CPU convolution; when the "
+        "measured MXNet peers are not 2x faster than PyTorch here, no MXNet-backed step can meet it, and the MXNet "
+        "rows show by how much."
+    ),
+    "rnn-vs-numpy": (
+        "Nearly all of the step is NumPy's matrix products (the same 250 products as the hand-written code, see "
+        "the share by origin); imperdl's own Python is a small part. The excess comes from dot's vjp going through "
+        "`tensordot`, which copies transposed operands (measured 10-30% slower per product than `a.T @ b` for "
+        "these shapes), and from run-to-run load on the shared machine (compare the best-round ratio). Computing "
+        "dot's vjp with `matmul` on transposed views would close most of it."
+    ),
+    "memory-vs-numpy": (
+        "The tape keeps every primitive's output and arguments alive until the backward pass, including values no "
+        "vjp reads: `dot(x, Wx) + dot(h, Wh) + b` keeps both products and the partial sum although add's vjp needs "
+        "only shapes, and the where()-based stable `imperdl.nn.layers.sigmoid` keeps several gate-sized arrays per "
+        "gate. Hand-written code keeps the gates and the cell state. What would close it: each primitive declares "
+        "which of its inputs and output its vjp reads and the tape drops the rest (add, subtract, negative, "
+        "reshape and broadcasts need none), and a sigmoid primitive whose vjp uses only its output (as `relu` "
+        "does), used by the recurrent layers. Together these account for most of the memory in the table below."
+    ),
+}
+
+
+def _fmt(v, digits: int = 2) -> str:
+    if v is None:
+        return "–"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 100:
+        return f"{v:.1f}"
+    return f"{v:.{digits}f}"
+
+
+def _ratio(v) -> str:
+    return "–" if v is None else f"{v:.2f}x"
+
+
+def _row(cells) -> str:
+    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+
+def _table(head, rows, align=None) -> list[str]:
+    align = align or ["---"] + ["---:"] * (len(head) - 1)
+    return [_row(head), "| " + " | ".join(align) + " |", *(_row(r) for r in rows), ""]
+
+
+def _threads(threads: dict) -> list[str]:
+    """One line per worker process: the thread pools it ran with and the variables that set them."""
+    out = []
+    for fam, th in threads.items():
+        parts = []
+        if th.get("torch_threads") is not None:
+            parts.append(f"torch threads {th['torch_threads']}")
+        if "mxnet" in th.get("loaded", []):
+            parts.append(f"MXNet engine {th.get('MXNET_ENGINE_TYPE') or 'ThreadedEnginePerDevice (its default)'}")
+        parts.append(f"OMP_NUM_THREADS={th.get('OMP_NUM_THREADS') or 'unset'}")
+        if th.get("threadpools"):
+            parts.append("pools: " + "; ".join(th["threadpools"]))
+        out.append(f"  - {fam} worker (loads {', '.join(th.get('loaded', [])) or 'NumPy only'}): {', '.join(parts)}")
+    return out
+
+
+def _machine(data: dict) -> list[str]:
+    m = data["machine"]
+    v = m["versions"]
+    git = m.get("git", {})
+    commit = (git.get("commit") or "unknown") + (" (with uncommitted changes)" if git.get("dirty") else "")
+    items = [
+        ("CPU", f"{m['cpu']}, {m['cores']} cores ({m.get('cores_usable') or m['cores']} usable)"),
+        ("Date (UTC)", m["date"]),
+        ("Versions", ", ".join(f"{k} {v[k]}" for k in ("python", "numpy", "mxnet", "torch", "autograd", "imperdl")
+                               if v.get(k))),
+        ("imperdl default policy", f"`{m.get('imperdl_default_policy', 'unknown')}`"),
+        ("Commit", commit),
+        ("Mode", f"{data['mode']}, {data['wall_seconds']:.0f} s in all"
+                 + (" (tiny sizes: a check that everything runs, not a measurement)" if data["mode"] == "smoke"
+                    else "")),
+        ("Load average (1, 5, 15 min) before → after each workload", "; ".join(
+            f"{name} {w['load_average']['before']} → {w['load_average']['after']}" for name, w in _workloads(data))),
+    ]
+    lines = ["## The machine and the run", "", *(f"- **{k}**: {val}" for k, val in items)]
+    if m.get("threads"):
+        lines += ["- **Processes and threads**: each library family runs in its own worker process, every library "
+                  "with its default thread settings (two OpenMP runtimes in one process spin-wait against each other; "
+                  "MXNet peers get MXNet's defaults, not the engine imperdl chooses for itself):",
+                  *_threads(m["threads"])]
+    return lines + [""]
+
+
+def _workloads(data: dict):
+    for name in ORDER:
+        if name in data["workloads"]:
+            yield name, data["workloads"][name]
+
+
+def _targets(data: dict) -> list[str]:
+    rows = []
+    for t in data["targets"]:
+        verdict = {True: "**met**", False: "**missed**", None: "not measured"}[t["met"]]
+        unit = "MB" if t["workload"] == "memory" else data["workloads"].get(t["workload"], {}).get("unit", "")
+        context = []
+        if t.get("best_round_ratio") is not None:
+            context.append(f"best rounds {_ratio(t['best_round_ratio'])}")
+        if t.get("ratio_vs_1_thread") is not None:
+            context.append(f"vs 1-thread PyTorch {_ratio(t['ratio_vs_1_thread'])}")
+        rows.append([t["text"], f"{_fmt(t['imperdl'])} {unit}", f"{t['peer']}: {_fmt(t['peer_value'])} {unit}",
+                     _ratio(t["ratio"]), f"≤ {t['limit']}x", verdict, ", ".join(context) or "–"])
+    return ["## Targets", "",
+            "Read from the imperdl row with the default policy; ratio = imperdl / peer, medians of this run. For "
+            "context (not the verdict): the ratio of the two best rounds, which load spikes disturb less, and for "
+            "PyTorch targets the ratio against PyTorch pinned to one thread.", "",
+            *_table(["target", "imperdl", "peer", "ratio", "limit", "verdict", "context"], rows,
+                    ["---", "---:", "---", "---:", "---:", "---", "---"]), *_thread_caveat(data)]
+
+
+def _thread_caveat(data: dict) -> list[str]:
+    """Say so when PyTorch at its default thread count was much slower than on one thread (machine load)."""
+    slow = []
+    for name, w in _workloads(data):
+        by = {r["name"]: r for r in w.get("rows", [])}
+        a, b = by.get("PyTorch eager", {}).get("median"), by.get("PyTorch eager (1 thread)", {}).get("median")
+        if a and b and a > 2 * b:
+            slow.append(f"{name} {a / b:.1f}x")
+    if not slow:
+        return []
+    return [f"In this run PyTorch at its default thread count was much slower than on one thread ({', '.join(slow)}"
+            "): its OpenMP threads spin-wait at every barrier, and when the machine's other load holds a core, "
+            "each barrier waits for a descheduled thread. Targets against PyTorch eager are therefore also shown "
+            "against the 1-thread row.", ""]
+
+
+def _summary(data: dict) -> list[str]:
+    rows = []
+    for name, w in _workloads(data):
+        by = {r["name"]: r for r in w["rows"]}
+        cells = [name]
+        for peer in PEERS:
+            r = by.get(peer)
+            cells.append("n/a" if r is None or "na" in r or "error" in r else _ratio(r.get("ratio")))
+        rows.append(cells)
+    return ["## Summary: imperdl (default policy) / peer", "",
+            "Below 1 means imperdl is faster (for memory: uses less). n/a: the peer cannot run that workload "
+            "(see its table).", "", *_table(["workload", *PEERS], rows)]
+
+
+def _timed(name: str, w: dict) -> list[str]:
+    unit = w["unit"]
+    rows = []
+    for r in w["rows"]:
+        if "na" in r:
+            rows.append([r["name"], "n/a", "", "", "", "", r["na"]])
+            continue
+        if "error" in r:
+            rows.append([r["name"], "failed", "", "", "", "", r["error"][:200]])
+            continue
+        g = r.get("grad_max_rel_diff")
+        rows.append([r["name"], _fmt(r["median"]), f"{_fmt(r['min'])} – {_fmt(r['max'])}", _ratio(r.get("ratio")),
+                     "–" if g is None else f"{g:.1e}", r.get("rounds", ""), r.get("note", "")])
+    cfg = ", ".join(f"{k}={v}" for k, v in w["config"].items())
+    return [f"### {name}: {w['title']}", "", f"Sizes: {cfg}. Unit: {unit}, median of {w['rounds']} rounds.", "",
+            *_table(["implementation", f"median ({unit})", "min – max", "default / this", "grad agreement",
+                     "rounds", "how"], rows, ["---", "---:", "---:", "---:", "---:", "---:", "---"])]
+
+
+def _memory(w: dict) -> list[str]:
+    rows = []
+    for r in w["rows"]:
+        if "error" in r:
+            rows.append([r["name"], "failed", "", "", "", "", "", r["error"][:200]])
+            continue
+        trace = ", ".join(f"{k}: {v:.0f}" for k, v in r.get("rss_mb_at_step", {}).items())
+        agree = r.get("loss_rel_diff")
+        rows.append([r["name"], _fmt(r["baseline_mb"], 1), _fmt(r["peak_mb"], 1), _fmt(r["delta_mb"], 1),
+                     _ratio(r.get("ratio")), r.get("steps", ""), _fmt(r.get("seconds"), 1),
+                     "–" if agree is None else f"{agree:.1e}", trace])
+    cfg = w["config"]
+    sizes = ", ".join(f"{k}={v}" for k, v in cfg.items() if k not in ("steps", "context_steps"))
+    target_rows = " and ".join(w.get("target_rows", []))
+    return ["### memory: " + w["title"], "",
+            f"Sizes: {sizes}. One process per implementation, one at a time. {target_rows} train for "
+            f"{cfg['steps']} steps, the others for {cfg.get('context_steps', cfg['steps'])} (their RSS is flat "
+            "after the first step; see the last column). Baseline: peak RSS (VmHWM) after imports and data, "
+            "before the first step; delta = peak after the last step - baseline, which the target compares. "
+            "*loss vs NumPy*: relative difference from hand-written NumPy's loss after the same number of steps "
+            "(every row trains the same network from the same start).", "",
+            *_table(["implementation", "baseline MB", "peak MB", "delta MB", "default / this", "steps",
+                     "seconds", "loss vs NumPy", "RSS (MB) after step"], rows,
+                    ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---"])]
+
+
+def _missed(data: dict) -> list[str]:
+    missed = [t for t in data["targets"] if t["met"] is False]
+    if not missed:
+        return ["## Missed targets", "", "None in this run.", ""]
+    lines = ["## Missed targets: where the time goes and what would close it", ""]
+    profiles = data.get("profiles", {})
+    for t in missed:
+        lines += [f"### {t['text']} ({_ratio(t['ratio'])}, limit {t['limit']}x)", ""]
+        lines += [CLOSING_NOTES.get(t["id"], "No analysis recorded for this target yet."), ""]
+        prof = profiles.get(t["workload"])
+        if t["workload"] == "memory":
+            lines += _memory_profile(data["workloads"].get("memory", {}), prof)
+        elif prof and "error" not in prof:
+            lines += _profile(t["workload"], prof)
+    return lines
+
+
+def _profile(name: str, prof: dict) -> list[str]:
+    lines = [f"Profile of one imperdl step ({name}, default policy): {prof['seconds_per_step'] * 1e3:.1f} ms per "
+             f"step; {_ops(prof['ops_per_step'])}; {prof['copies_per_step']} copies between backends and "
+             f"{prof['syncs_per_step']} host reads of MXNet data per step."]
+    if prof.get("time_by_origin"):
+        share = ", ".join(f"{k} {v:.0%}" for k, v in prof["time_by_origin"].items())
+        lines += ["", f"Own time by origin (cProfile): {share}."]
+    if "ran_on_mxnet" in prof:
+        on_mx = ", ".join(prof["ran_on_mxnet"]) or "none"
+        lines += ["", f"Operators that ran on MXNet: {on_mx}; everything else ran on NumPy"
+                      + (f" (fallbacks: {', '.join(prof['fell_back'])})." if prof.get("fell_back") else ".")]
+    busiest = ", ".join(f"{op} {sum(c.values())} ({_where(c)})" for op, c in prof["busiest_ops"].items())
+    lines += ["", f"Busiest operators per step: {busiest}.", "",
+              f"cProfile, {prof['steps']} steps, top functions by own time:", "", "```text", prof["tottime"],
+              "```", ""]
+    return lines
+
+
+def _ops(total: dict) -> str:
+    return (f"{sum(total.values())} operator calls per step ({total.get('numpy', 0)} on NumPy, "
+            f"{total.get('mxnet', 0)} on MXNet, {total.get('fallback', 0)} fallbacks)")
+
+
+def _where(counts: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "none"
+
+
+def _memory_profile(w: dict, prof: dict | None) -> list[str]:
+    lines = []
+    if prof and "by_line" in prof:
+        rows = [[f"{r['mb']:.1f}", f"`{r['where']}`"] for r in prof["by_line"]]
+        ops = prof["forward_ops"]
+        lines += [f"Where the memory goes ({prof['policy']}): after one forward pass ({sum(ops.values())} operator "
+                  f"calls: {ops.get('numpy', 0)} on NumPy, {ops.get('mxnet', 0)} on MXNet) the tape holds "
+                  f"{prof['held_after_forward_mb']} MB of NumPy memory, by the line of model code that created it "
+                  "(tracemalloc; MXNet's memory is not traced):", "",
+                  *_table(["MB", "created by"], rows, ["---:", "---"])]
+    by = {r["name"]: r for r in w.get("rows", [])}
+    ref = by.get("numpy (hand-written)", {}).get("delta_mb")
+    ctx = [f"- {name}: {by[name]['delta_mb']:.1f} MB ({by[name]['delta_mb'] / ref:.2f}x hand-written NumPy)"
+           for name in ("imperdl only_numpy", "imperdl prefer_mxnet") if ref and "delta_mb" in by.get(name, {})]
+    if ctx:
+        lines += ["The same training under the other policies (what the backend choice adds):", "", *ctx, ""]
+    return lines
+
+
+def render(data: dict, json_name: str = "performance.json") -> str:
+    """The Markdown page for one run's JSON."""
+    if data.get("schema") != SCHEMA:
+        raise ValueError(f"gen_performance: expected results schema {SCHEMA}, got {data.get('schema')!r}")
+    lines = [
+        "# Performance", "",
+        "<!-- generated by tools/gen_performance.py from performance.json; do not edit by hand -->", "",
+        "imperdl against hand-written NumPy, HIPS autograd, MXNet (imperative and Gluon hybridized) and PyTorch "
+        "eager on the CPU, for a per-op overhead chain, an MLP step, a CNN step, an RNN and the memory of LSTM "
+        f"training. Every number on this page comes from one run, recorded in [{json_name}]({json_name}).",
+        "",
+        "Reproduce (about 10 minutes on 2 cores):", "",
+        "```bash", "make bench                      # installs PyTorch and runs every benchmark, run_all.py included",
+        "python bench/run_all.py --docs  # just this suite: writes docs/performance.json and this page",
+        "python tools/gen_performance.py # re-render this page from docs/performance.json", "```", "",
+        "How to read it: timings are medians over rounds interleaved across implementations (a load spike hits "
+        "them all alike), each round calibrated to last a fraction of a second; MXNet results are waited for "
+        "inside the timed region. *grad agreement* is the largest difference of an implementation's first-step "
+        "gradients from the hand-written NumPy ones, relative to their largest magnitude: it shows that all "
+        "rows compute the same thing. The machine is shared and its timings vary 1.5-2x between runs, so compare "
+        "rows of one run, not numbers across runs.", "",
+    ]
+    lines += _machine(data) + _targets(data) + _summary(data)
+    lines += ["## Workloads", ""]
+    for name, w in _workloads(data):
+        lines += _memory(w) if name == "memory" else _timed(name, w)
+    lines += _missed(data)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv=None) -> int:
+    import json
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--json", default=str(DEFAULT_JSON), help="results of bench/run_all.py")
+    ap.add_argument("--out", default=str(DEFAULT_OUT), help="the page to write")
+    ap.add_argument("--check", action="store_true", help="exit 1 if the page is not what the JSON renders to")
+    args = ap.parse_args(argv)
+    data = json.loads(Path(args.json).read_text())
+    out = Path(args.out)
+    import os
+
+    text = render(data, json_name=os.path.relpath(Path(args.json).resolve(), out.resolve().parent))
+    if args.check:
+        if not out.exists() or out.read_text() != text:
+            print(f"{out} is out of date: run python tools/gen_performance.py", file=sys.stderr)
+            return 1
+        return 0
+    out.write_text(text)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
