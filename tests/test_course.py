@@ -44,7 +44,9 @@ def kernel_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("jupyter")
     spec = root / "kernels" / KERNEL
     spec.mkdir(parents=True)
-    env = {"IMPERDL_COURSE_SMALL": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    # CIFAR10_DIR="" keeps the optional CIFAR-10 cell from training even where a copy exists
+    env = {"IMPERDL_COURSE_SMALL": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+           "CIFAR10_DIR": ""}
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "imperdl course (CI)", "language": "python", "env": env,
@@ -67,6 +69,29 @@ def test_notebooks_match_their_sources():
     assert NAMES, "no assignment sources found"
     stale = BUILD.stale()
     assert not stale, f"stale notebooks (run python examples/cs231n/build_notebooks.py): {stale}"
+
+
+def test_generator_turns_solution_regions_into_todos(tmp_path):
+    cell = BUILD.Cell("code", ["def f(x):", "    # TODO: double x", "    # BEGIN SOLUTION f", "    y = 2 * x",
+                               "    # END SOLUTION", "    return y"])
+    starter, has_todo = BUILD.render(cell, starter=True, where="t")
+    solution, _ = BUILD.render(cell, starter=False, where="t")
+    assert has_todo and "y = 2 * x" in solution and "y = 2 * x" not in starter
+    assert '    raise NotImplementedError("TODO: write f' in starter and "BEGIN SOLUTION" not in starter + solution
+    namespace: dict = {}
+    exec(starter, namespace)
+    with pytest.raises(NotImplementedError, match="TODO: write f"):
+        namespace["f"](1)
+    exec(solution, namespace)
+    assert namespace["f"](3) == 6
+    for broken in (["# BEGIN SOLUTION", "# BEGIN SOLUTION", "# END SOLUTION"], ["# BEGIN SOLUTION", "x = 1"],
+                   ["# END SOLUTION"]):
+        with pytest.raises(BUILD.SourceError):
+            BUILD.render(BUILD.Cell("code", broken), starter=True, where="t")
+    source = tmp_path / "x.py"
+    source.write_text("# %% [markdown]\n# # Title\nnot a comment\n")
+    with pytest.raises(BUILD.SourceError, match="must start with"):
+        BUILD.parse(source)
 
 
 @pytest.mark.parametrize("name", NAMES)

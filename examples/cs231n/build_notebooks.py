@@ -121,12 +121,13 @@ def build(name: str, starter: bool) -> nbformat.NotebookNode:
                 f"generated from `sources/{name}.py` by `build_notebooks.py`.")
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": dict(LANGUAGE_INFO)}
-    nb.cells.append(nbformat.v4.new_markdown_cell(note, id="header"))
     first_code = True
     for i, cell in enumerate(cells):
         cid = f"cell-{i:03d}"
         if cell.kind == "markdown":
             nb.cells.append(nbformat.v4.new_markdown_cell("\n".join(cell.lines), id=cid))
+            if i == 0:  # the note on what this notebook is goes right under the title and introduction
+                nb.cells.append(nbformat.v4.new_markdown_cell(note, id="header"))
             continue
         text, has_todo = render(cell, starter, f"{name}.py cell {i}")
         if first_code:
@@ -136,6 +137,8 @@ def build(name: str, starter: bool) -> nbformat.NotebookNode:
         if has_todo:
             code.metadata["tags"] = ["todo"]
         nb.cells.append(code)
+    if not any(c.get("id") == "header" for c in nb.cells):
+        raise SourceError(f"{name}.py: the first cell must be markdown (the title and introduction)")
     nbformat.validate(nb)
     return nb
 

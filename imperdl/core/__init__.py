@@ -1,7 +1,7 @@
 """The engine: Array, primitives and their registry, dispatch and policies, the tape and differential operators."""
 from . import mxnet_impls as _mxnet_impls  # noqa: F401  (fills the MXNet column of the registry)
 from . import registry as _registry  # noqa: F401  (builds the Array surface)
-from .activations import relu
+from .activations import relu, sigmoid
 from .array import Array
 from .autograd import (
     checkpoint,
@@ -51,5 +51,5 @@ __all__ = [
     "elementwise_grad", "jacobian", "hessian", "hessian_vector_product", "make_vjp", "checkpoint", "customop",
     "CustomOp", "numpy_to_imperdl", "imperdl_to_numpy", "convert_args", "return_numpy", "stop_gradient",
     "NoGradientError",
-    "InPlaceGradientError", "Function", "conv2d", "max_pool2d", "avg_pool2d", "relu",
+    "InPlaceGradientError", "Function", "conv2d", "max_pool2d", "avg_pool2d", "relu", "sigmoid",
 ]

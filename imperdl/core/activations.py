@@ -1,6 +1,7 @@
-"""``relu`` as one primitive. Written as ``maximum(x, 0)`` it costs a comparison, a tie rule and several
-elementwise passes in the backward; as a primitive it is one kernel each way (oneDNN's on MXNet, whose first-order
-backward comes from MXNet through the tape) and its rule, built from primitives, serves every order."""
+"""``relu`` and ``sigmoid`` as primitives. Written with NumPy functions they cost several elementwise passes and
+keep every intermediate on the tape (``maximum``'s tie rule; a numerically stable sigmoid's ``where``); as
+primitives they are one kernel forward (relu's first-order backward comes from MXNet through the tape after an
+MXNet forward) and their rules, built from primitives, serve every order."""
 from __future__ import annotations
 
 import numpy
@@ -30,10 +31,29 @@ def _relu_vjp(pos, g, ans, args, kwargs):
     return g * (args[0] > 0)  # (the subgradient 0 at 0, as every framework)
 
 
+def _sigmoid_np(x):
+    with numpy.errstate(over="ignore"):
+        return numpy.exp(-numpy.logaddexp(0, -x)).astype(x.dtype, copy=False)  # exp(-softplus(-x)): stable
+
+
+def _sigmoid_mx(x):
+    return _mxb._mx.npx.sigmoid(x)
+
+
+def _sigmoid_vjp(pos, g, ans, args, kwargs):
+    # s * (1 - s) with 1 - s written as sigmoid(-x): exact in the tails, where s rounds to 1 (MXNet's own
+    # backward computes s * (1 - s) and gives 0 there, so it is not used)
+    return g * ans * _sigmoid(-args[0]) if pos == 0 else None
+
+
 _relu = MA.RecordedOp("relu", _relu_np)
 _relu.impls[1] = _relu_mx
 _relu.preds[1] = lambda x: getattr(x, "dtype", None) in _FLOATS
 _relu.vjp = _relu_vjp
+_sigmoid = MA.RecordedOp("sigmoid", _sigmoid_np)
+_sigmoid.impls[1] = _sigmoid_mx
+_sigmoid.preds[1] = _relu.preds[1]
+_sigmoid.vjp = _sigmoid_vjp
 
 
 def relu(x) -> Array:
@@ -41,4 +61,9 @@ def relu(x) -> Array:
     return _relu(x)
 
 
-PRIMITIVES = (_relu,)
+def sigmoid(x) -> Array:
+    """The logistic function ``1 / (1 + exp(-x))``, stable for large ``|x|``, as one primitive."""
+    return _sigmoid(x)
+
+
+PRIMITIVES = (_relu, _sigmoid)

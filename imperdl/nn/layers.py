@@ -17,6 +17,7 @@ import numpy as onp
 import imperdl.numpy as np
 from imperdl.core import avg_pool2d, conv2d, max_pool2d, stop_gradient
 from imperdl.core import relu as _relu
+from imperdl.core import sigmoid as _sigmoid
 
 __all__ = [
     "affine", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "batchnorm", "spatial_batchnorm", "layernorm",
@@ -96,14 +97,9 @@ def leaky_relu(x: Any, alpha: float = 0.01):
 
 
 def sigmoid(x: Any):
-    """1 / (1 + exp(-x)), computed from z = exp(-|x|) so neither branch overflows for large |x|.
-
-    -|x| is written as a where() rather than with abs(): abs has derivative 0 at x = 0, which would give
-    sigmoid'(0) = 0 instead of 1/4.
-    """
-    x = np.asarray(x)
-    z = np.exp(np.where(x >= 0, -x, x))
-    return np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+    """1 / (1 + exp(-x)), stable for large |x|: one primitive (the tape keeps its input and output, not the
+    intermediates of a where-based formula)."""
+    return _sigmoid(x)
 
 
 def tanh(x: Any):

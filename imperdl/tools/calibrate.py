@@ -80,7 +80,8 @@ class _Gen:
 
     def image(self, k, channels=16):
         n = _count(k)
-        side = max(4, math.isqrt(max(1, n // channels)) // 2 * 2)
+        # CNN-like layouts: images grow to 32x32, then the batch grows (one huge image misprices oneDNN's kernels)
+        side = min(32, max(4, math.isqrt(max(1, n // channels)) // 2 * 2))
         batch = max(1, n // (channels * side * side))
         return self._fill((batch, channels, side, side))
 
@@ -132,6 +133,7 @@ for _n in SHAPE_UNARY:
 BUILDERS["sort"] = (_u(), INTS, None)  # MXNet sorts integers only (NaN order differs for floats)
 BUILDERS["argsort"] = (lambda g, k: ((g.mat(k),), {"kind": "stable"}), INTS, None)
 BUILDERS["relu"] = (_u(-1.0, 1.0), FLOATS, None)
+BUILDERS["sigmoid"] = (_u(-1.0, 1.0), FLOATS, None)
 BUILDERS.update({
     # products and linear algebra (square operands; the size class is that of one operand)
     "dot": (lambda g, k: ((g.square(k), g.square(k)), {}), FLOATS, None),

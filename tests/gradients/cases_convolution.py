@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as onp
 
-from imperdl.core import avg_pool2d, conv2d, max_pool2d, relu
+from imperdl.core import avg_pool2d, conv2d, max_pool2d, relu, sigmoid
 from imperdl.core import convolution as C
 
 
@@ -79,3 +79,10 @@ def _relu(rng):
 
 
 GRAD_CASES["relu"] = _relu
+
+
+def _sigmoid(rng):
+    return (3 * rng.standard_normal((3, 4)),), {}, (0,), {"fun": sigmoid}
+
+
+GRAD_CASES["sigmoid"] = _sigmoid

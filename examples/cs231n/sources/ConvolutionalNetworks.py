@@ -34,9 +34,10 @@ from imperdl.nn.solver import Solver
 
 # IMPERDL_COURSE_SMALL=1 (set by the course's CI test) shrinks every experiment so the notebook runs quickly.
 SMALL = os.environ.get("IMPERDL_COURSE_SMALL", "") not in ("", "0")
-# On a laptop CPU, NumPy runs these small networks fastest: its im2col convolution beat the MXNet CPU wheel's
-# (built without AVX) end to end in our measurements. The MXNet symbols below run on MXNet whatever the policy.
-# On a machine with a GPU and mxnet-cu112, try "prefer_mxnet".
+# Everything but the MXNet symbols runs on NumPy: on a laptop CPU it is the fastest backend for the small dense and
+# elementwise work here (MXNet's CPU wheel is built without AVX and costs ~10 us per call). The MXNet symbols
+# below run on MXNet whatever the policy (oneDNN; compare their speed near the end). With a GPU and mxnet-cu112,
+# try "prefer_mxnet".
 imperdl.set_global_policy(os.environ.get("IMPERDL_COURSE_POLICY", "only_numpy"))
 plt.rcParams["figure.figsize"] = (10.0, 4.0)
 print(f"imperdl {imperdl.__version__}, policy {imperdl.get_global_policy().name}, small mode: {SMALL}")

@@ -54,11 +54,18 @@ def _maker(fn_name):
     return impl
 
 
+def _wrapped(value, d):
+    """The value NumPy stores: ``full`` copies with unsafe casting, so an int out of the dtype's range wraps
+    (``full((), -1, dtype=uint8)`` is 255). MXNet trap: its fill value travels as a double and is cast in C
+    (``full(2, 2**40, dtype=int32)`` gives INT_MIN, not NumPy's 0), so take NumPy's answer from a 0-d host
+    array. Raising here instead would fall back, and the cached decision would then send every later call
+    of the signature to NumPy. An int beyond int64 raises OverflowError: NumPy then decides."""
+    return value if fits(value, d) else numpy.full((), value, d).item()
+
+
 def _full(shape, fill_value, dtype=None, order="C", **kw):
     d = _dtype(dtype, _fill_dtype(fill_value))
-    if not fits(fill_value, d):
-        raise ValueError("fill value does not fit the dtype exactly")
-    return full(shape, fill_value, d, _ctx())
+    return full(shape, _wrapped(fill_value, d), d, _ctx())
 
 
 def _like(fn_name):
@@ -70,9 +77,7 @@ def _like(fn_name):
 
 def _full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None):
     d = _dtype(dtype, numpy.dtype(a.dtype))
-    if not fits(fill_value, d):
-        raise ValueError("fill value does not fit the dtype exactly")
-    return full(a.shape, fill_value, d, a.ctx)
+    return full(a.shape, _wrapped(fill_value, d), d, a.ctx)
 
 
 def _arange(start, stop=None, step=None, dtype=None, **kw):

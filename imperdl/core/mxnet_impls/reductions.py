@@ -117,7 +117,18 @@ def _accumulating(name, result_dtype):
 
 def _moment(name):
     def impl(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NO_VALUE):
-        return getattr(B._mnp, name)(a, axis=_norm_axis(axis, a.ndim), ddof=ddof, keepdims=keepdims is True)
+        axis = _norm_axis(axis, a.ndim)
+        kd = keepdims is True
+        axes = range(a.ndim) if axis is None else axis if type(axis) is tuple else (axis,)
+        n = int(numpy.prod([a.shape[i] for i in axes], dtype=numpy.int64))
+        if n - ddof > 0:
+            return getattr(B._mnp, name)(a, axis=axis, ddof=ddof, keepdims=kd)
+        # MXNet trap: with ddof >= N it divides by N - ddof unclamped (a tiny or negative-divisor answer) and
+        # returns 0 for 0-d inputs; NumPy divides the squared deviations by max(N - ddof, 0): inf, or NaN
+        # where they are all 0. The ddof=0 variance is 0 where they are (both compute the mean first), so
+        # dividing it by 0 gives NumPy's answer.
+        res = B._mnp.var(a, axis=axis, keepdims=kd) / 0.0
+        return B._mnp.sqrt(res) if name == "std" else res
 
     impl.__name__ = name
     return impl
@@ -183,7 +194,10 @@ def _cumsum_pred(a, axis=None, dtype=None, out=None):
 
 
 def _cumsum(a, axis=None, dtype=None, out=None):
-    """MXNet's cumsum rejects negative axes: normalise them."""
+    """MXNet's cumsum rejects negative axes: normalise them. MXNet trap: it cannot infer a shape for a 0-d
+    input (with or without ``axis``); NumPy treats 0-d as 1-d of length 1 (axis 0 or -1 valid), so lift it."""
+    if a.ndim == 0:
+        a = a.reshape((1,))
     return B._mnp.cumsum(a, axis=_norm_axis(axis, a.ndim), dtype=_widened(numpy.dtype(a.dtype)))
 
 

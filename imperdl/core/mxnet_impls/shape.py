@@ -166,8 +166,11 @@ def safe_scalar(v, dtype="float64", ctx=None):
 
 
 def full(shape, value, dtype, ctx):
-    """``mx.np.full`` that also takes subnormal fill values."""
+    """``mx.np.full`` that also takes subnormal fill values, and int64 ones beyond 2**53 (MXNet trap: the fill
+    value travels as a double, so ``full(s, 2**53 + 1, int64)`` gives 2**53): those go through the host exactly."""
     v = safe_scalar(value, dtype, ctx)
+    if type(v) is int and abs(v) > 2 ** 53:
+        v = B._mnp.array(numpy.array(v, dtype=dtype), dtype=dtype, ctx=ctx)
     if type(v) is B.ndarray:
         return B._mnp.broadcast_to(v, shape).copy()
     return B._mnp.full(shape, value, dtype=dtype, ctx=ctx)
