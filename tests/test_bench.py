@@ -29,6 +29,11 @@ def _have_torch() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
+def _optional(row_name: str) -> bool:
+    """PyTorch rows are n/a or failed where torch is not installed (CI installs the test extra, not bench)."""
+    return row_name.startswith("PyTorch") and not _have_torch()
+
+
 def _gen_performance():
     spec = importlib.util.spec_from_file_location("gen_performance", ROOT / "tools" / "gen_performance.py")
     mod = importlib.util.module_from_spec(spec)
@@ -80,6 +85,8 @@ def test_timed_workload_rows(smoke, name):
     expected = [n for n in TIMED_ROWS if _have_torch() or not n.startswith("PyTorch")]
     assert [r["name"] for r in w["rows"] if r["name"] in expected] == expected  # present, in canonical order
     for r in w["rows"]:
+        if _optional(r["name"]):
+            continue
         assert "error" not in r, f"{name}: {r['name']} failed: {r.get('error')}"
         if "na" in r:
             assert (name, r["name"]) == ("cnn", "HIPS autograd"), f"{name}: {r['name']} unexpectedly n/a"
@@ -106,6 +113,8 @@ def test_memory_rows(smoke):
     rows = {r["name"]: r for r in w["rows"]}
     assert tuple(rows) == MEMORY_ROWS
     for r in w["rows"]:
+        if _optional(r["name"]):
+            continue
         assert "error" not in r, f"{r['name']} failed: {r.get('error')}"
         assert r["peak_mb"] >= r["baseline_mb"] > 0 and r["delta_mb"] == pytest.approx(
             r["peak_mb"] - r["baseline_mb"], abs=0.11)
@@ -118,6 +127,8 @@ def test_targets_come_from_the_right_rows(smoke):
     targets = {t["id"]: t for t in data["targets"]}
     assert tuple(targets) == TARGET_IDS
     for t in targets.values():
+        if _optional(t["peer"]):
+            continue
         rows = {r["name"]: r for r in data["workloads"][t["workload"]]["rows"]}
         key = "delta_mb" if t["workload"] == "memory" else "median"
         assert t["imperdl"] == rows["imperdl default"][key]
