@@ -35,21 +35,19 @@ CLOSING_NOTES = {
         "(no argument snapshot for plain Arrays, one dict lookup for the decision)."
     ),
     "mlp-vs-numpy": (
-        "Both do the same three large matrix products each way. The difference is dispatch (a few dozen calls), "
-        "dot's vjp going through `tensordot`, which copies transposed operands (hand-written code hands `x.T` to "
-        "BLAS as a view), and a float64 loss: NumPy's rule makes a float32 0-d sum divided by a Python int float64, "
-        "so the first backward ops run in float64 until a vjp casts back. Computing dot's vjp with `matmul` on "
-        "transposed views and casting cotangents to the primal's dtype would close it."
+        "Both do the same three large matrix products each way. dot's vjp now hands transposed views to BLAS (it "
+        "went through `tensordot`, which copied transposed operands), and a float32 input always gets a float32 "
+        "gradient (NumPy's rule makes a float32 sum divided by a Python int float64, which used to turn the first "
+        "backward ops float64). What remains is dispatch and the tape: a few dozen calls per step."
     ),
     "cnn-vs-gluon": (
         "Gluon hybridized runs the whole step as one cached oneDNN graph with no Python per op; even MXNet's own "
         "imperative mode is well behind it (its row above). imperdl pays one decision and one call per op, plus "
-        "copies when a value crosses between NumPy and MXNet. The profile shows which operators ran on MXNet: "
-        "pooling or ReLU on NumPy next to an MXNet convolution means the cost table priced MXNet's pooling/ReLU "
-        "far above their real ~1-2 ms (the NumPy pooling gradient, `_first_max_masks`/`max_pool2d_grad`, is then a "
-        "large share of the step). Correct table entries for pooling and ReLU (or keeping such ops where their "
-        "input already lives) bring the step to MXNet imperative's level; within 1.2x of Gluon needs whole-step "
-        "capture into a cached graph, as hybridize does."
+        "transfers when a value crosses between NumPy and MXNet (zero-copy on a CPU, but oneDNN layouts are "
+        "converted). The cost table's pooling and ReLU entries are now measured on CNN-shaped batches (an earlier "
+        "calibration input, one huge image, priced MXNet's pooling at ~100 ms and kept it and its gradient on "
+        "NumPy). Within 1.2x of Gluon needs whole-step capture into a cached graph, as hybridize does; "
+        "``imperdl.core.Function`` gives that for the parts written as MXNet symbols."
     ),
     "cnn-vs-pytorch": (
         "The limit assumes MXNet's oneDNN convolution is ~4x faster than PyTorch's CPU convolution; when the "
@@ -58,19 +56,18 @@ CLOSING_NOTES = {
     ),
     "rnn-vs-numpy": (
         "Nearly all of the step is NumPy's matrix products (the same 250 products as the hand-written code, see "
-        "the share by origin); imperdl's own Python is a small part. The excess comes from dot's vjp going through "
-        "`tensordot`, which copies transposed operands (measured 10-30% slower per product than `a.T @ b` for "
-        "these shapes), and from run-to-run load on the shared machine (compare the best-round ratio). Computing "
-        "dot's vjp with `matmul` on transposed views would close most of it."
+        "the share by origin); imperdl's own Python is a small part, and run-to-run load on the shared machine "
+        "moves the ratio (compare the best-round ratio). dot's vjp now uses transposed views (it went through "
+        "`tensordot`, measured 10-30% slower per product at these shapes). What would close the rest: fewer "
+        "dispatched calls in the backward (fused elementwise rules, vjps on raw NumPy at first order)."
     ),
     "memory-vs-numpy": (
         "The tape keeps every primitive's output and arguments alive until the backward pass, including values no "
         "vjp reads: `dot(x, Wx) + dot(h, Wh) + b` keeps both products and the partial sum although add's vjp needs "
-        "only shapes, and the where()-based stable `imperdl.nn.layers.sigmoid` keeps several gate-sized arrays per "
-        "gate. Hand-written code keeps the gates and the cell state. What would close it: each primitive declares "
-        "which of its inputs and output its vjp reads and the tape drops the rest (add, subtract, negative, "
-        "reshape and broadcasts need none), and a sigmoid primitive whose vjp uses only its output (as `relu` "
-        "does), used by the recurrent layers. Together these account for most of the memory in the table below."
+        "only shapes. Hand-written code keeps the gates and the cell state. `sigmoid` is now one primitive (the "
+        "where()-based formula kept several gate-sized arrays per gate). What would close the rest: each primitive "
+        "declares which of its inputs and output its vjp reads, and the tape drops the rest (add, subtract, "
+        "negative, reshape and broadcasts need none)."
     ),
 }
 
