@@ -17,7 +17,7 @@ import imperdl.numpy as np
 from imperdl.core import grad
 
 __all__ = ["eval_numerical_gradient", "eval_numerical_gradient_array", "grad_check_sparse", "rel_error",
-           "quick_grad_check"]
+           "quick_grad_check", "check_gradients"]
 
 
 def _host(a: Any) -> onp.ndarray:
@@ -142,4 +142,31 @@ def quick_grad_check(f: Callable[..., Any], x: Any, num_checks: int = 10, h: flo
             print(f"{ix}: numerical {numeric:.10g} analytic {analytic[ix]:.10g} relative error {err:.3e}")
     if verbose:
         print(f"quick_grad_check: max relative error {worst:.3e} over {num_checks} coordinates")
+    return worst
+
+
+def check_gradients(f: Callable[..., Any], *args: Any, tol: float = 1e-7, names: Sequence[str] | None = None,
+                    seed: int = 1, verbose: bool = True) -> float:
+    """imperdl's gradients of ``f`` w.r.t. every argument against centred differences; returns the worst relative
+    error and raises AssertionError above ``tol``.
+
+    A scalar ``f`` is differentiated as it is, an array-valued one through ``sum(f(...) * dout)`` with a random
+    ``dout`` (seeded). The arguments (float64 arrays) are perturbed in place by the finite differences and
+    restored, so ``f`` may also read them through a model's parameters.
+    """
+    names = list(names) if names is not None else [f"arg{i}" for i in range(len(args))]
+    out = onp.asarray(_host(f(*args)))
+    dout = None if out.ndim == 0 else onp.random.RandomState(seed).randn(*out.shape)
+    analytic = grad(lambda *a: f(*a) if dout is None else np.sum(f(*a) * dout), argnum=tuple(range(len(args))))(*args)
+    worst = 0.0
+    for name, x, g in zip(names, args, analytic):
+        if dout is None:
+            numeric = eval_numerical_gradient(lambda _: f(*args), x, verbose=False)
+        else:
+            numeric = eval_numerical_gradient_array(lambda _: f(*args), x, dout)
+        err = rel_error(g, numeric)
+        worst = max(worst, err)
+        if verbose:
+            print(f"  d{name}: relative error {err:.2e}")
+    assert worst < tol, f"a gradient is off: relative error {worst:.2e} >= {tol:.0e}"
     return worst

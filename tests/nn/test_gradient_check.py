@@ -156,3 +156,21 @@ def test_quick_grad_check():
         return np.sum(v ** 3 / 1.5 - stop_gradient(v ** 3 / 1.5 - v ** 2))
 
     assert quick_grad_check(wrong, x, verbose=False) > 1e-2
+
+
+def test_check_gradients_passes_right_gradients_and_catches_wrong_ones(capsys):
+    from imperdl.core import customop
+    from imperdl.nn.gradient_check import check_gradients
+
+    rng = onp.random.RandomState(0)
+    x, w = rng.randn(4, 3), rng.randn(3, 2)
+    worst = check_gradients(lambda x, w: np.tanh(np.dot(x, w)), x, w, names=["x", "w"])
+    assert worst < 1e-7 and "dx: relative error" in capsys.readouterr().out
+
+    @customop("numpy")
+    def cube(a):
+        return a ** 3
+
+    cube.def_grad(lambda ans, a: lambda g: g * 2 * a ** 2)  # wrong: should be 3 a**2
+    with pytest.raises(AssertionError, match="a gradient is off"):
+        check_gradients(lambda a: cube(a), rng.randn(5), verbose=False)

@@ -29,7 +29,12 @@ import imperdl
 import imperdl.numpy as np
 from imperdl.core import grad, grad_and_loss
 from imperdl.nn import datasets, layers, optim
-from imperdl.nn.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
+from imperdl.nn.gradient_check import (
+    check_gradients,
+    eval_numerical_gradient,
+    eval_numerical_gradient_array,
+    rel_error,
+)
 from imperdl.nn.solver import Solver
 
 # IMPERDL_COURSE_SMALL=1 (set by the course's CI test) shrinks every experiment so the notebook runs in seconds.
@@ -45,29 +50,6 @@ def rand(*shape, seed=None):
     """A float64 NumPy array of standard normal values (gradient checks need float64)."""
     rng = numpy.random.RandomState(seed) if seed is not None else numpy.random
     return rng.randn(*shape)
-
-
-def check_gradients(f, *args, tol=1e-7, names=None):
-    """Compare imperdl's gradients of ``f`` w.r.t. every argument with centred differences; assert they agree.
-
-    A scalar ``f`` is differentiated as it is; an array-valued one through ``sum(f(...) * dout)`` with a random
-    ``dout``. The arguments are float64 NumPy arrays, changed in place by the finite differences (and restored).
-    """
-    names = names or [f"arg{i}" for i in range(len(args))]
-    out = numpy.asarray(f(*args))
-    dout = None if out.ndim == 0 else rand(*out.shape, seed=1)
-    analytic = grad(lambda *a: f(*a) if dout is None else np.sum(f(*a) * dout), argnum=tuple(range(len(args))))(*args)
-    worst = 0.0
-    for name, x, g in zip(names, args, analytic):
-        if dout is None:
-            numeric = eval_numerical_gradient(lambda _: f(*args), x, verbose=False)
-        else:
-            numeric = eval_numerical_gradient_array(lambda _: f(*args), x, dout)
-        err = rel_error(g, numeric)
-        worst = max(worst, err)
-        print(f"  d{name}: relative error {err:.2e}")
-    assert worst < tol, f"a gradient is off: relative error {worst:.2e} >= {tol:.0e}"
-    return worst
 
 
 # %% [markdown]
