@@ -1,7 +1,7 @@
 """Fallback notification (CuPy's idea): what happens when a call that could prefer MXNet runs on NumPy.
 
 Modes: ``'ignore'`` (default), ``'log'`` (INFO on the ``imperdl.dispatch`` logger), ``'warn'``
-(:class:`FallbackWarning`) and ``'raise'`` (:class:`FallbackError`). Set globally or for a ``with`` block.
+(``FallbackWarning``) and ``'raise'`` (``FallbackError``). Set globally or for a ``with`` block.
 """
 from __future__ import annotations
 

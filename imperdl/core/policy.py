@@ -103,7 +103,7 @@ class PreferMXNetPolicy(Policy):
 
 
 class OnlyMXNetPolicy(Policy):
-    """MXNet only: a call MXNet cannot run exactly raises :class:`MXNetUnsupportedError`."""
+    """MXNet only: a call MXNet cannot run exactly raises ``MXNetUnsupportedError``."""
 
     name = "only_mxnet"
     prefers_mxnet = True
