@@ -132,6 +132,94 @@ def unavailable(name: str, kind: str, why: str) -> Case:
     return Case(name, kind, na=why)
 
 
+# ------------------------------------------------------------------------------------------------ SGD steps
+# The training workloads (mlp, cnn) differ only in their model: these build the step/grads pair of each family
+# around a model-specific loss or forward+backward.
+def imperdl_sgd_cases(loss, hx, hy, hp: dict) -> list[Case]:
+    """One case per imperdl policy: ``grad_and_loss(loss)(params, x, y)`` then ``params[k] -= LR * g[k]``."""
+    import imperdl.numpy as inp
+    from imperdl.core import grad_and_loss
+
+    gl = grad_and_loss(loss)
+    cases = []
+    for name, pol in imperdl_policies():
+        x = inp.array(hx)
+        params = {k: inp.array(v) for k, v in hp.items()}
+
+        def step(params=params, x=x):
+            g, _ = gl(params, x, hy)
+            for k in params:
+                params[k] -= LR * g[k]
+            for v in params.values():
+                v.wait_to_read()
+
+        def grads(x=x):
+            g, _ = gl({k: inp.array(v) for k, v in hp.items()}, x, hy)
+            return {k: v.asnumpy() for k, v in g.items()}
+
+        cases.append(Case(name, "imperdl", policy=pol, step=step, grads=grads))
+    return cases
+
+
+def torch_sgd_case(torch, forward_backward, hp: dict, note: str) -> Case:
+    """PyTorch eager: ``forward_backward(params)`` fills ``.grad``; manual SGD on leaf tensors."""
+    tp = {k: torch.from_numpy(v.copy()).requires_grad_(True) for k, v in hp.items()}
+
+    def step():
+        forward_backward(tp)
+        with torch.no_grad():
+            for v in tp.values():
+                v -= LR * v.grad
+                v.grad = None
+
+    def grads():
+        p = {k: torch.from_numpy(v.copy()).requires_grad_(True) for k, v in hp.items()}
+        forward_backward(p)
+        return {k: v.grad.numpy() for k, v in p.items()}
+
+    return Case("PyTorch eager", "peer", step=step, grads=grads, note=note)
+
+
+def mxnet_imperative_sgd(mx, make_params, forward_backward, from_layout):
+    """(step, grads) for MXNet imperative: ``make_params()`` gives attached NDArrays in MXNet's layout,
+    ``forward_backward(p)`` records and back-propagates, ``nd.sgd_update`` updates; grads back in our layout."""
+    nd = mx.nd
+    mp = make_params()
+
+    def step():
+        forward_backward(mp)
+        for v in mp.values():
+            nd.sgd_update(v, v.grad, lr=LR, out=v)
+        for v in mp.values():
+            v.wait_to_read()
+
+    def grads():
+        p = make_params()
+        forward_backward(p)
+        return from_layout({k: v.grad.asnumpy() for k, v in p.items()})
+
+    return step, grads
+
+
+def gluon_sgd_step(mx, net, x, y):
+    """One step of a hybridized Gluon net with softmax cross-entropy and ``gluon.Trainer('sgd')``."""
+    gluon = mx.gluon
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": LR})
+    params = list(net.collect_params().values())
+    n = x.shape[0]
+
+    def step():
+        with mx.autograd.record():
+            loss = loss_fn(net(x), y)
+        loss.backward()
+        trainer.step(n)  # gradient of the sum / n: the mean loss's gradient, as everywhere else
+        for prm in params:
+            prm.data().wait_to_read()
+
+    return step, loss_fn
+
+
 # ------------------------------------------------------------------------------------------------ timing
 def _prepare(case: Case) -> None:
     if case.policy is not None:

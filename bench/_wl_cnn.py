@@ -10,7 +10,17 @@ hand-written step needs none). HIPS autograd has no convolution or pooling primi
 from __future__ import annotations
 
 import numpy as onp
-from _harness import LR, Case, imperdl_policies, load_mxnet, load_torch, unavailable
+from _harness import (
+    LR,
+    Case,
+    gluon_sgd_step,
+    imperdl_sgd_cases,
+    load_mxnet,
+    load_torch,
+    mxnet_imperative_sgd,
+    torch_sgd_case,
+    unavailable,
+)
 
 TITLE = "CNN step: ThreeLayerConvNet (conv7x7x32-relu-pool-affine100-relu-affine10-softmax), 3x32x32, batch 50"
 UNIT, SCALE = "ms/step", 1e3
@@ -104,42 +114,14 @@ def _numpy_cases(hx, hy, hp, pad) -> list[Case]:
 
 
 def _imperdl_cases(hx, hy, hp, pad) -> list[Case]:
-    import imperdl.numpy as inp
-    from imperdl.core import conv2d, grad_and_loss, max_pool2d, relu
-
-    try:
-        from imperdl.nn.layers import affine, softmax_loss
-    except ImportError:  # the layers module is optional for this benchmark
-        affine = softmax_loss = None
+    from imperdl.core import conv2d, max_pool2d, relu
+    from imperdl.nn.layers import affine, softmax_loss
 
     def loss(p, x, y):
         h = max_pool2d(relu(conv2d(x, p["W1"], p["b1"], stride=1, pad=pad)), 2, 2, 2)
-        if affine is None:
-            h = relu(inp.dot(inp.reshape(h, (h.shape[0], -1)), p["W2"]) + p["b2"])
-            s = inp.dot(h, p["W3"]) + p["b3"]
-            s = s - inp.max(s, axis=1, keepdims=True)
-            return -inp.mean(s[onp.arange(len(y)), y] - inp.log(inp.sum(inp.exp(s), axis=1)))
         return softmax_loss(affine(relu(affine(h, p["W2"], p["b2"])), p["W3"], p["b3"]), y)
 
-    gl = grad_and_loss(loss)
-    cases = []
-    for name, pol in imperdl_policies():
-        x = inp.array(hx)
-        params = {k: inp.array(v) for k, v in hp.items()}
-
-        def step(params=params, x=x):
-            g, _ = gl(params, x, hy)
-            for k in params:
-                params[k] -= LR * g[k]
-            for v in params.values():
-                v.wait_to_read()
-
-        def grads(x=x):
-            g, _ = gl({k: inp.array(v) for k, v in hp.items()}, x, hy)
-            return {k: v.asnumpy() for k, v in g.items()}
-
-        cases.append(Case(name, "imperdl", policy=pol, step=step, grads=grads))
-    return cases
+    return imperdl_sgd_cases(loss, hx, hy, hp)
 
 
 def _torch_case(hx, hy, hp, pad) -> Case:
@@ -149,27 +131,14 @@ def _torch_case(hx, hy, hp, pad) -> Case:
     import torch.nn.functional as tf
 
     tx, ty = torch.from_numpy(hx), torch.from_numpy(hy)
-    tp = {k: torch.from_numpy(v.copy()).requires_grad_(True) for k, v in hp.items()}
 
     def forward_backward(p):
         h = tf.max_pool2d(torch.relu(tf.conv2d(tx, p["W1"], p["b1"], padding=pad)), 2, 2)
         h = torch.relu(h.reshape(h.shape[0], -1) @ p["W2"] + p["b2"])
         tf.cross_entropy(h @ p["W3"] + p["b3"], ty).backward()
 
-    def step():
-        forward_backward(tp)
-        with torch.no_grad():
-            for v in tp.values():
-                v -= LR * v.grad
-                v.grad = None
-
-    def grads():
-        p = {k: torch.from_numpy(v.copy()).requires_grad_(True) for k, v in hp.items()}
-        forward_backward(p)
-        return {k: v.grad.numpy() for k, v in p.items()}
-
-    return Case("PyTorch eager", "peer", step=step, grads=grads,
-                note="torch.nn.functional conv2d/relu/max_pool2d/cross_entropy, manual SGD")
+    return torch_sgd_case(torch, forward_backward, hp,
+                          "torch.nn.functional conv2d/relu/max_pool2d/cross_entropy, manual SGD")
 
 
 def _mxnet_cases(hx, hy, hp, cfg, pad) -> list[Case]:
@@ -196,19 +165,7 @@ def _mxnet_cases(hx, hy, hp, cfg, pad) -> list[Case]:
             loss = -nd.mean(nd.pick(nd.log_softmax(s), mx_y))
         loss.backward()
 
-    mp = mx_params()
-
-    def step_imperative():
-        forward_backward(mp)
-        for v in mp.values():
-            nd.sgd_update(v, v.grad, lr=LR, out=v)
-        for v in mp.values():
-            v.wait_to_read()
-
-    def grads_imperative():
-        p = mx_params()
-        forward_backward(p)
-        return _from_mx_layout({key: v.grad.asnumpy() for key, v in p.items()})
+    step_imperative, grads_imperative = mxnet_imperative_sgd(mx, mx_params, forward_backward, _from_mx_layout)
 
     def make_net():
         net = gluon.nn.HybridSequential()
@@ -223,18 +180,7 @@ def _mxnet_cases(hx, hy, hp, cfg, pad) -> list[Case]:
         net.hybridize(static_alloc=True, static_shape=True)
         return net
 
-    net = make_net()
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": LR})
-    params = list(net.collect_params().values())
-
-    def step_gluon():
-        with mx.autograd.record():
-            loss = loss_fn(net(mx_x), mx_y)
-        loss.backward()
-        trainer.step(n)  # gradient of the sum / n: the mean loss's gradient, as everywhere else
-        for prm in params:
-            prm.data().wait_to_read()
+    step_gluon, loss_fn = gluon_sgd_step(mx, make_net(), mx_x, mx_y)
 
     def grads_gluon():
         g_net = make_net()

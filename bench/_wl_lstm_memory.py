@@ -27,11 +27,7 @@ import resource
 import sys
 import time
 
-# `python bench/_wl_lstm_memory.py` puts bench/ first on sys.path, where bench/autograd.py would shadow HIPS autograd
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-
-import numpy as onp  # noqa: E402
+import numpy as onp
 
 TITLE = "peak RSS of LSTM training (seq 50, batch 64, input 64, hidden 128, vocab 64), 200 SGD steps"
 # "steps" for the rows the target compares (hand-written NumPy, imperdl's default policy); "context_steps" for the

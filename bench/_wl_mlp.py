@@ -4,7 +4,18 @@ batch of 128 float32 rows (CIFAR-10's shape). Arithmetic dominates: two big matr
 from __future__ import annotations
 
 import numpy as onp
-from _harness import LR, Case, imperdl_policies, load_hips, load_mxnet, load_torch, unavailable
+from _harness import (
+    LR,
+    Case,
+    gluon_sgd_step,
+    imperdl_sgd_cases,
+    load_hips,
+    load_mxnet,
+    load_torch,
+    mxnet_imperative_sgd,
+    torch_sgd_case,
+    unavailable,
+)
 
 TITLE = "MLP step: 3072-512-10 softmax, batch 128, float32 (forward, backward, SGD update)"
 UNIT, SCALE = "ms/step", 1e3
@@ -83,40 +94,13 @@ def _numpy_cases(hx, hy, hp) -> list[Case]:
 
 
 def _imperdl_cases(hx, hy, hp) -> list[Case]:
-    import imperdl.numpy as inp
-    from imperdl.core import grad_and_loss, relu
-
-    try:
-        from imperdl.nn.layers import affine, softmax_loss
-    except ImportError:  # the layers module is optional for this benchmark
-        affine = softmax_loss = None
+    from imperdl.core import relu
+    from imperdl.nn.layers import affine, softmax_loss
 
     def loss(p, x, y):
-        if affine is None:
-            s = inp.dot(relu(inp.dot(x, p["w1"]) + p["b1"]), p["w2"]) + p["b2"]
-            s = s - inp.max(s, axis=1, keepdims=True)
-            return -inp.mean(s[onp.arange(len(y)), y] - inp.log(inp.sum(inp.exp(s), axis=1)))
         return softmax_loss(affine(relu(affine(x, p["w1"], p["b1"])), p["w2"], p["b2"]), y)
 
-    gl = grad_and_loss(loss)
-    cases = []
-    for name, pol in imperdl_policies():
-        x = inp.array(hx)
-        params = {k: inp.array(v) for k, v in hp.items()}
-
-        def step(params=params, x=x):
-            g, _ = gl(params, x, hy)
-            for k in params:
-                params[k] -= LR * g[k]
-            for v in params.values():
-                v.wait_to_read()
-
-        def grads(x=x):
-            g, _ = gl({k: inp.array(v) for k, v in hp.items()}, x, hy)
-            return {k: v.asnumpy() for k, v in g.items()}
-
-        cases.append(Case(name, "imperdl", policy=pol, step=step, grads=grads))
-    return cases
+    return imperdl_sgd_cases(loss, hx, hy, hp)
 
 
 def _torch_case(hx, hy, hp) -> Case:
@@ -126,25 +110,12 @@ def _torch_case(hx, hy, hp) -> Case:
     import torch.nn.functional as tf
 
     tx, ty = torch.from_numpy(hx), torch.from_numpy(hy)
-    tp = {k: torch.from_numpy(v.copy()).requires_grad_(True) for k, v in hp.items()}
 
     def forward_backward(p):
         s = torch.relu(tx @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"]
         tf.cross_entropy(s, ty).backward()
 
-    def step():
-        forward_backward(tp)
-        with torch.no_grad():
-            for v in tp.values():
-                v -= LR * v.grad
-                v.grad = None
-
-    def grads():
-        p = {k: torch.from_numpy(v.copy()).requires_grad_(True) for k, v in hp.items()}
-        forward_backward(p)
-        return {k: v.grad.numpy() for k, v in p.items()}
-
-    return Case("PyTorch eager", "peer", step=step, grads=grads, note="torch.nn.functional, manual SGD")
+    return torch_sgd_case(torch, forward_backward, hp, "torch.nn.functional, manual SGD")
 
 
 def _mxnet_cases(hx, hy, hp) -> list[Case]:
@@ -172,42 +143,20 @@ def _mxnet_cases(hx, hy, hp) -> list[Case]:
             loss = -nd.mean(nd.pick(nd.log_softmax(s), mx_y))
         loss.backward()
 
-    mp = mx_params()
+    step_imperative, grads_imperative = mxnet_imperative_sgd(mx, mx_params, forward_backward, _from_mx_layout)
 
-    def step_imperative():
-        forward_backward(mp)
-        for v in mp.values():
-            nd.sgd_update(v, v.grad, lr=LR, out=v)
-        for v in mp.values():
-            v.wait_to_read()
+    def make_net():
+        net = gluon.nn.HybridSequential()
+        net.add(gluon.nn.Dense(h, activation="relu", in_units=hx.shape[1]), gluon.nn.Dense(k, in_units=h))
+        net.initialize()
+        _set_dense(net, hp, nd)
+        net.hybridize(static_alloc=True, static_shape=True)
+        return net
 
-    def grads_imperative():
-        p = mx_params()
-        forward_backward(p)
-        return _from_mx_layout({k: v.grad.asnumpy() for k, v in p.items()})
-
-    net = gluon.nn.HybridSequential()
-    net.add(gluon.nn.Dense(h, activation="relu", in_units=hx.shape[1]), gluon.nn.Dense(k, in_units=h))
-    net.initialize()
-    _set_dense(net, hp, nd)
-    net.hybridize(static_alloc=True, static_shape=True)
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": LR})
-    params = list(net.collect_params().values())
-
-    def step_gluon():
-        with mx.autograd.record():
-            loss = loss_fn(net(mx_x), mx_y)
-        loss.backward()
-        trainer.step(n)  # gradient of the sum / n: the mean loss's gradient, as everywhere else
-        for prm in params:
-            prm.data().wait_to_read()
+    step_gluon, loss_fn = gluon_sgd_step(mx, make_net(), mx_x, mx_y)
 
     def grads_gluon():
-        g_net = gluon.nn.HybridSequential()
-        g_net.add(gluon.nn.Dense(h, activation="relu", in_units=hx.shape[1]), gluon.nn.Dense(k, in_units=h))
-        g_net.initialize()
-        _set_dense(g_net, hp, nd)
+        g_net = make_net()
         with mx.autograd.record():
             loss = loss_fn(g_net(mx_x), mx_y)
         loss.backward()

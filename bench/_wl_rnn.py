@@ -88,11 +88,7 @@ def _numpy_cases(hx, hp, n, t, h) -> list[Case]:
 def _imperdl_cases(hx, hp, n, t, h) -> list[Case]:
     import imperdl.numpy as inp
     from imperdl.core import grad
-
-    try:
-        from imperdl.nn.layers import rnn_step
-    except ImportError:  # the layers module is optional for this benchmark
-        rnn_step = None
+    from imperdl.nn.layers import rnn_step
     g_fn = grad(lambda p, x, h0: _loss(inp, p, x, h0, t, rnn_step))
     cases = []
     for name, pol in imperdl_policies():

@@ -20,9 +20,6 @@ from __future__ import annotations
 import os
 import sys
 
-# Python puts bench/ first on sys.path, where bench/autograd.py would shadow HIPS autograd: move it to the end.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE] + [_HERE]
 os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
 
 import gc

@@ -33,10 +33,7 @@ from __future__ import annotations
 import os
 import sys
 
-# Python puts bench/ first on sys.path, where bench/autograd.py would shadow HIPS autograd: move it to the end
-# (after site-packages), which still finds the _harness and _wl_* modules next to this file.
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE] + [_HERE]
 os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
 
 import argparse
