@@ -9,6 +9,7 @@ import math
 
 import numpy as onp
 import pytest
+from test_seeds import gaussian_cluster_generator  # seed 000's generator, shared with the seed tests
 
 import imperdl
 import imperdl.numpy as np
@@ -147,20 +148,6 @@ def test_scalar_calls_stay_numpy_scalars():
     """size=None with scalar parameters: NumPy's Python float, so the call stays on NumPy."""
     assert type(np.random.normal()) is float
     assert type(np.random.randint(5)) is int
-
-
-def gaussian_cluster_generator(num_samples=10000, num_features=500, num_classes=5):
-    """The seed document's generator, with Python 3 integer division."""
-    mu = np.random.rand(num_classes, num_features)
-    sigma = np.ones((num_classes, num_features)) * 0.1
-    num_cls_samples = num_samples // num_classes
-    x = np.zeros((num_samples, num_features))
-    y = np.zeros((num_samples, num_classes))
-    for i in range(num_classes):
-        cls_samples = np.random.normal(mu[i, :], sigma[i, :], (num_cls_samples, num_features))
-        x[i * num_cls_samples:(i + 1) * num_cls_samples] = cls_samples
-        y[i * num_cls_samples:(i + 1) * num_cls_samples, i] = 1
-    return x, y, mu
 
 
 def test_seed_000_gaussian_cluster_generator():

@@ -21,9 +21,6 @@ from .backends import mxnet_backend as _mxb
 _FLOATS = frozenset(numpy.dtype(t) for t in ("float32", "float64"))
 
 
-_Op = MA.RecordedOp
-
-
 # ------------------------------------------------------------------------------------------- argument checks
 def _pair(v, what: str, op: str) -> tuple:
     if isinstance(v, (int, numpy.integer)) and not isinstance(v, bool):
@@ -79,23 +76,20 @@ def _avg_pool_np(x, ph, pw, stride):
     return K.avg_pool2d(x, ph, pw, stride)
 
 
-_conv2d = _Op("conv2d", _conv2d_np)
-_max_pool = _Op("max_pool2d", _max_pool_np)
-_avg_pool = _Op("avg_pool2d", _avg_pool_np)
+_conv2d = MA.RecordedOp("conv2d", _conv2d_np)
+_max_pool = MA.RecordedOp("max_pool2d", _max_pool_np)
+_avg_pool = MA.RecordedOp("avg_pool2d", _avg_pool_np)
 # the gradients' own primitives (NumPy; MXNet's backward serves first order after an MXNet forward)
-_conv_dx = _Op("conv2d_input_grad", lambda g, w, shape, stride, pad: K.conv2d_input_grad(g, w, shape, stride, pad))
-_conv_dw = _Op("conv2d_weight_grad", lambda x, g, shape, stride, pad: K.conv2d_weight_grad(x, g, shape, stride, pad))
-_max_dx = _Op("max_pool2d_grad", K.max_pool2d_grad)
-_max_sel = _Op("max_pool2d_select", K.max_pool2d_select)
-_avg_dx = _Op("avg_pool2d_grad", K.avg_pool2d_grad)
+_conv_dx = MA.RecordedOp("conv2d_input_grad", K.conv2d_input_grad)
+_conv_dw = MA.RecordedOp("conv2d_weight_grad", K.conv2d_weight_grad)
+_max_dx = MA.RecordedOp("max_pool2d_grad", K.max_pool2d_grad)
+_max_sel = MA.RecordedOp("max_pool2d_select", K.max_pool2d_select)
+_avg_dx = MA.RecordedOp("avg_pool2d_grad", K.avg_pool2d_grad)
 
 
 # ---------------------------------------------------------------------------------------- MXNet implementations
 def _float_arrays(*arrays) -> bool:
     return all(a is None or getattr(a, "dtype", None) in _FLOATS for a in arrays)
-
-
-_recorded = MA.run_recorded
 
 
 def _conv2d_mx(x, w, b, stride, pad):
@@ -106,7 +100,7 @@ def _conv2d_mx(x, w, b, stride, pad):
     def run(x, w, b=None):
         return npx.convolution(x, w, b, kernel=(hh, ww), stride=stride, pad=pad, num_filter=f, no_bias=b is None)
 
-    return _recorded(run, (x, w, b))
+    return MA.run_recorded(run, (x, w, b))
 
 
 def _pool_mx(kind, check_name):
@@ -117,7 +111,7 @@ def _pool_mx(kind, check_name):
         def run(x):
             return npx.pooling(x, kernel=(ph, pw), stride=stride, pool_type=kind, pooling_convention="valid")
 
-        return _recorded(run, (x,))
+        return MA.run_recorded(run, (x,))
 
     return impl
 
@@ -131,12 +125,9 @@ _avg_pool.preds[1] = lambda x, *rest: _float_arrays(x)
 
 
 # ------------------------------------------------------------------------------------------------ gradients
-_mxnet_backward = MA.mxnet_backward
-
-
 def _conv2d_vjp(pos, g, ans, args, kwargs):
     x, w, b, stride, pad = args
-    got = _mxnet_backward(pos, g, ans, args)
+    got = MA.mxnet_backward(pos, g, ans, args)
     if got is not None:
         return got
     if pos == 0:
@@ -171,7 +162,7 @@ def _conv_dw_vjp(pos, gw, ans, args, kwargs):
 def _max_pool_vjp(pos, g, ans, args, kwargs):
     if pos != 0:
         return None
-    got = _mxnet_backward(pos, g, ans, args)
+    got = MA.mxnet_backward(pos, g, ans, args)
     return got if got is not None else _max_dx(g, *args)
 
 
@@ -188,7 +179,7 @@ def _max_sel_vjp(pos, gp, ans, args, kwargs):
 def _avg_pool_vjp(pos, g, ans, args, kwargs):
     if pos != 0:
         return None
-    got = _mxnet_backward(pos, g, ans, args)
+    got = MA.mxnet_backward(pos, g, ans, args)
     x, ph, pw, stride = args
     return got if got is not None else _avg_dx(g, tuple(x.shape), ph, pw, stride)
 

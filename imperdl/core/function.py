@@ -81,6 +81,7 @@ class Function(Primitive):
         self.arg_names = symbol.list_arguments()
         self.aux_names = symbol.list_auxiliary_states()
         self.input_names = symbol.list_inputs()
+        self._input_set = frozenset(self.input_names)
         self.output_names = symbol.list_outputs()
         self.input_shapes = _normalize_shapes(input_shapes)
         self.is_train = True
@@ -183,7 +184,7 @@ class Function(Primitive):
         key = (self.is_train, ctx) + tuple(
             (a.shape, a.dtype) if a is not None else None for a in (arrays.get(n) for n in self.input_names))
         bound = self._cache.get(key)
-        if bound is None or len(arrays) > sum(1 for n in self.input_names if n in arrays):
+        if bound is None or not arrays.keys() <= self._input_set:
             bound = self._bind(key, arrays, ctx)
         else:
             self.cache_hits += 1
@@ -191,23 +192,25 @@ class Function(Primitive):
 
     def _bind(self, key, arrays: dict, ctx) -> _Bound:
         """Check the call against the symbol, then create (and cache) its operator."""
-        unknown = sorted(set(arrays) - set(self.input_names))
+        unknown = sorted(arrays.keys() - self._input_set)
         if unknown:
             raise TypeError(f"Function {self.name!r}: unknown argument(s) {unknown}; the symbol takes "
                             f"{self.arg_names} (auxiliary states, optional: {self.aux_names})")
-        data = [n for n in self._data_names() if n in arrays] or [n for n in self._data_names()]
+        names = self._data_names()
+        data = [n for n in names if n in arrays] or names
         missing_data = [n for n in data if n not in arrays]
         if missing_data:
             raise TypeError(f"Function {self.name!r}: missing input array(s) {missing_data}")
         shapes = {n: tuple(arrays[n].shape) for n in data}
         arg_shapes, _, aux_shapes = self._infer(shapes)
         expected = dict(zip(self.arg_names, arg_shapes))
+        aux_expected = dict(zip(self.aux_names, aux_shapes))
         missing = [n for n in self.arg_names if n not in arrays and n not in self.label_names]
         if missing:
             raise TypeError(f"Function {self.name!r}: missing argument(s) "
                             f"{', '.join(f'{n} (shape {tuple(expected.get(n) or ())})' for n in missing)}")
         for n, a in arrays.items():
-            want = expected.get(n) if n in expected else dict(zip(self.aux_names, aux_shapes)).get(n)
+            want = expected.get(n) if n in expected else aux_expected.get(n)
             if want and tuple(want) != tuple(a.shape):
                 raise ValueError(f"Function {self.name!r}: argument {n} has shape {tuple(a.shape)}, expected "
                                  f"{tuple(want)} for inputs {shapes}")

@@ -317,15 +317,20 @@ def _time_major(name: str, x: Any) -> Any:
     return x
 
 
-def rnn(x: Any, h0: Any, Wx: Any, Wh: Any, b: Any):
-    """A vanilla RNN over x (N, T, D) from h0 (N, H): hidden states (N, T, H)."""
-    x = _time_major("rnn", x)
+def _unroll(name: str, step, x: Any, h0: Any, *weights: Any):
+    """``step`` over the time axis of x (N, T, D) from h0: the hidden states stacked (N, T, H)."""
+    x = _time_major(name, x)
     h = h0
     hs = []
     for t in range(x.shape[1]):
-        h = rnn_step(x[:, t, :], h, Wx, Wh, b)
+        h = step(x[:, t, :], h, *weights)
         hs.append(h)
     return np.stack(hs, axis=1)
+
+
+def rnn(x: Any, h0: Any, Wx: Any, Wh: Any, b: Any):
+    """A vanilla RNN over x (N, T, D) from h0 (N, H): hidden states (N, T, H)."""
+    return _unroll("rnn", rnn_step, x, h0, Wx, Wh, b)
 
 
 def lstm_step(x: Any, prev_h: Any, prev_c: Any, Wx: Any, Wh: Any, b: Any):
@@ -375,13 +380,7 @@ def gru_step(x: Any, prev_h: Any, Wx: Any, Wh: Any, b: Any):
 
 def gru(x: Any, h0: Any, Wx: Any, Wh: Any, b: Any):
     """A GRU over x (N, T, D) from h0 (N, H): hidden states (N, T, H); gate layout as in ``gru_step``."""
-    x = _time_major("gru", x)
-    h = h0
-    hs = []
-    for t in range(x.shape[1]):
-        h = gru_step(x[:, t, :], h, Wx, Wh, b)
-        hs.append(h)
-    return np.stack(hs, axis=1)
+    return _unroll("gru", gru_step, x, h0, Wx, Wh, b)
 
 
 def word_embedding(x: Any, W: Any):

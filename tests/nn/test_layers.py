@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as onp
 import pytest
+from test_convolution import naive_conv as ref_conv  # the loop reference, shared with the primitive tests
 
 import imperdl
 import imperdl.numpy as np
@@ -127,19 +128,6 @@ def ref_sequence(step, x, h0, *weights, cell=False):
             h = step(x[:, t], h, *weights)
         hs.append(h)
     return onp.stack(hs, axis=1)
-
-
-def ref_conv(x, w, b, stride, pad):
-    N, C, H, W = x.shape
-    F, _, HH, WW = w.shape
-    xp = onp.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    Ho, Wo = 1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride
-    out = onp.zeros((N, F, Ho, Wo))
-    for i in range(Ho):
-        for j in range(Wo):
-            patch = xp[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
-            out[:, :, i, j] = onp.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3])) + b
-    return out
 
 
 def ref_pool(x, ph, pw, s, reduce):
