@@ -3,6 +3,13 @@
 The engine keeps process-wide state (global policy and its decision caches, fallback mode, statistics, current
 context). A test that changes it and fails half-way must not poison the next test, so the autouse fixture puts
 everything back whatever happened.
+
+MXNet is optional (``pip install imperdl`` without the ``mxnet`` extra, or NumPy 2). A test that needs it says so
+in one of two ways, and is then skipped, with the reason MXNet cannot be imported, where it cannot:
+- it uses the ``mx`` fixture (directly or through ``mxnet_array``, ``mx_sinc``, ...);
+- it carries ``@pytest.mark.mxnet`` (or a module sets ``pytestmark = pytest.mark.mxnet``).
+A module that imports ``mxnet`` at the top cannot be collected without it: import it inside the tests (or use
+``mx``) instead. ``pytest -m "not mxnet"`` runs the NumPy-only part anywhere.
 """
 from __future__ import annotations
 
@@ -18,18 +25,31 @@ from imperdl.core.backends import mxnet_backend as _mxb
 MXNET_TEXT = ("Traceback", ".cc:", "Stack trace", "MXNetError", "[bt]")
 
 
+# fixtures that hand out MXNet objects: a test using one (even indirectly) needs MXNet
+MXNET_FIXTURES = frozenset({"mx"})
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "gpu: needs a GPU that MXNet can see (skipped otherwise)")
+    config.addinivalue_line("markers", "mxnet: needs MXNet (skipped, with the reason, where it cannot be imported)")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip ``@pytest.mark.gpu`` tests on machines without a GPU (the CPU wheel sees none)."""
-    if imperdl.context.num_gpus() > 0:
-        return
-    skip = pytest.mark.skip(reason="MXNet sees no GPU here")
+    """Mark tests that use an MXNet fixture as ``mxnet``; skip ``mxnet`` tests where MXNet cannot be imported and
+    ``gpu`` tests where MXNet sees no GPU (the CPU wheel sees none)."""
     for item in items:
-        if "gpu" in item.keywords:
-            item.add_marker(skip)
+        if MXNET_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.mxnet)
+    skips = {}
+    if not _mxb.available():
+        skips["mxnet"] = pytest.mark.skip(reason=f"needs MXNet: {_mxb.unavailable_reason()}")
+    if imperdl.context.num_gpus() == 0:
+        skips["gpu"] = pytest.mark.skip(reason="MXNet sees no GPU here")
+    for item in items:
+        for marker, skip in skips.items():
+            if marker in item.keywords:
+                item.add_marker(skip)
+                break
 
 
 @pytest.fixture(autouse=True)

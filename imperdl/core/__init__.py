@@ -19,6 +19,7 @@ from .autograd import (
     stop_gradient,
     value_and_grad,
 )
+from .backends.mxnet_compat import GPUUnusableWarning, MXNetUnavailableError
 from .convolution import avg_pool2d, conv2d, max_pool2d
 from .customop import CustomOp, customop
 from .dispatch import Primitive
@@ -50,6 +51,6 @@ __all__ = [
     "statistics", "print_statistics", "reset_statistics", "grad", "grad_and_loss", "value_and_grad",
     "elementwise_grad", "jacobian", "hessian", "hessian_vector_product", "make_vjp", "checkpoint", "customop",
     "CustomOp", "numpy_to_imperdl", "imperdl_to_numpy", "convert_args", "return_numpy", "stop_gradient",
-    "NoGradientError",
+    "NoGradientError", "MXNetUnavailableError", "GPUUnusableWarning",
     "InPlaceGradientError", "Function", "conv2d", "max_pool2d", "avg_pool2d", "relu", "sigmoid",
 ]

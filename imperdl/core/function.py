@@ -70,9 +70,7 @@ class Function(Primitive):
     space = "imperdl.core"
 
     def __init__(self, symbol, input_shapes=None, name: str = "mxnet_symbol"):
-        mx = _mxb.load()
-        if mx is None:
-            raise RuntimeError(f"Function needs MXNet, which cannot be imported here: {_mxb.unavailable_reason()}")
+        mx = _mxb.require("imperdl.core.Function")
         if not isinstance(symbol, mx.sym.Symbol):
             raise TypeError(f"Function: expected an mxnet.symbol.Symbol, got {type(symbol).__name__}")
         super().__init__(name, None, doc=f"MXNet symbol {name}: outputs {symbol.list_outputs()}")

@@ -261,7 +261,7 @@ def test_matches_numpy(name):
         check_call(name, module, tuple(args), dict(kwargs), tally)
 
     examples()
-    if prim.impls[1] is not None:
+    if prim.impls[1] is not None and mxnet_backend.available():  # (without MXNet: NumPy's results only)
         assert tally["accepted"] > 0, f"{name}: no drawn call was accepted by the MXNet predicate"
         ops = imperdl.statistics()["ops"].get(prim.name, {})  # (aliases are reported under the primitive's name)
         assert ops.get("mxnet", 0) > 0 and tally["mxnet"] > 0, f"{name}: never ran on MXNet ({ops})"

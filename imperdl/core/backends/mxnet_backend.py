@@ -1,7 +1,7 @@
 """The MXNet backend adapter: importing it lazily, moving data, and hiding MXNet's environment quirks.
 
-Every workaround for MXNet 1.9.1 that concerns the whole process lives here, in one place:
-- NumPy >= 1.24 removed ``numpy.bool``, which MXNet's Python code still uses;
+Every workaround for MXNet 1.9.1 that concerns the whole process lives here and in ``mxnet_compat`` (the import:
+NumPy >= 1.24 and Python >= 3.12 shims, the engine banner, GPUs MXNet cannot run kernels on):
 - the threaded engine makes each host->device copy cost ~80 us on CPU (NaiveEngine: ~13 us), so the CPU wheel
   defaults to NaiveEngine unless the user chose an engine;
 - NumPy shape semantics (zero-size and 0-d arrays) must be switched on globally.
@@ -21,9 +21,10 @@ import ctypes
 import importlib.metadata
 import logging
 import os
-import warnings
 
 import numpy
+
+from . import mxnet_compat
 
 NAME = "MXNet"
 _mx = None  # the mxnet module once loaded
@@ -58,19 +59,15 @@ def load():
     global _mx, _mnp, _failed, ndarray, ZERO_COPY
     if _mx is not None or _failed is not None:
         return _mx
-    if "bool" not in vars(numpy):  # (hasattr would trip NumPy 1.23's DeprecationWarning)
-        numpy.bool = bool  # MXNet 1.9.1 uses the alias NumPy 1.24 removed
     os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
     if "MXNET_ENGINE_TYPE" not in os.environ and not _is_cuda_build():
         os.environ["MXNET_ENGINE_TYPE"] = "NaiveEngine"
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import mxnet
-            from mxnet import npx
-    except Exception as e:  # pragma: no cover - depends on the install
+        mxnet = mxnet_compat.import_mxnet()  # NumPy >= 1.24 / Python >= 3.12 shims, quiet engine start
+    except Exception as e:  # depends on the install: imperdl runs on NumPy alone
         _failed = f"{type(e).__name__}: {e}"
         return None
+    npx = mxnet.npx
     # set_np logs through logging.info, which installs a root handler when there is none: a user's later
     # logging.basicConfig() would then do nothing. Keep the root logger as the user left it.
     handlers = list(logging.root.handlers)
@@ -93,14 +90,25 @@ def unavailable_reason() -> str | None:
     return _failed
 
 
-def num_gpus() -> int:
+def require(feature: str):
+    """The ``mxnet`` module, or ``MXNetUnavailableError`` saying in one line that ``feature`` needs MXNet."""
     mx = load()
     if mx is None:
-        return 0
-    try:
-        return mx.context.num_gpus()
-    except Exception:  # a CUDA build without a usable driver
-        return 0
+        raise mxnet_compat.MXNetUnavailableError(
+            f"{feature} needs MXNet, which cannot be imported here ({_failed}): {mxnet_compat.INSTALL_HINT}")
+    return mx
+
+
+_gpus: int | None = None
+
+
+def num_gpus() -> int:
+    """GPUs MXNet can run kernels on (0 without MXNet, and 0 with a warning for a GPU too new for MXNet)."""
+    global _gpus
+    if _gpus is None:
+        mx = load()
+        _gpus = 0 if mx is None else mxnet_compat.usable_gpus(mx)
+    return _gpus
 
 
 def from_host(x: numpy.ndarray, ctx):

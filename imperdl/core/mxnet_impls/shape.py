@@ -10,10 +10,10 @@ from __future__ import annotations
 import operator
 
 import numpy
-from numpy.core.numeric import normalize_axis_tuple
 
 from ..array import Array
 from ..backends import mxnet_backend as B
+from ..numpy_compat import normalize_axis_tuple
 from ..registry import register_mxnet
 
 _D = numpy.dtype

@@ -13,11 +13,14 @@ argument), a ``(i, j)`` pair (element ``j`` of a list/tuple argument ``i``, as i
 """
 from __future__ import annotations
 
-from ..registry import primitive
+from ..registry import in_numpy, primitive
 
 
 def defvjp(name: str, *fns, kw: dict | None = None) -> None:
-    """Per-position rules for NumPy function ``name`` (registry name: 'exp', 'linalg.inv', 'ndarray.astype')."""
+    """Per-position rules for NumPy function ``name`` (registry name: 'exp', 'linalg.inv', 'ndarray.astype');
+    nothing where the installed NumPy has no such function."""
+    if not in_numpy(name):
+        return
     fns = tuple(fns)
     kw = dict(kw or {})
 
@@ -38,7 +41,8 @@ def defvjp(name: str, *fns, kw: dict | None = None) -> None:
 
 def defvjp_argnums(name: str, f) -> None:
     """One rule for every input position (variadic functions such as ``concatenate`` or ``einsum``)."""
-    primitive(name).vjp = f
+    if in_numpy(name):
+        primitive(name).vjp = f
 
 
 def _undefined(name, pos):
