@@ -24,6 +24,8 @@ PYTEST = $(if $(filter-out 0,$(WORKERS)),OMP_NUM_THREADS=1) $(PY) -m pytest -p n
   $(if $(filter-out 0,$(WORKERS)),-n $(WORKERS))
 # `make course` opens a browser where there is a screen; elsewhere Jupyter prints the URL to open
 NO_BROWSER := $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell uname))),,--no-browser)
+# Jupyter refuses to run as root (containers, CI) unless told
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: demo test smoke course bench coverage-table docs
 
@@ -49,7 +51,7 @@ smoke: $(VENV)/.installed-smoke-$(KEY)
 
 # Jupyter Lab on the course (examples/cs231n/README.md says how to start an assignment); Ctrl-C stops it
 course: $(VENV)/.installed-lab-$(KEY)
-	$(VENV)/bin/jupyter lab $(NO_BROWSER) --ServerApp.root_dir=examples/cs231n
+	$(VENV)/bin/jupyter lab $(NO_BROWSER) $(ALLOW_ROOT) --ServerApp.root_dir=examples/cs231n
 
 # every bench/*.py script (files starting with _ are shared modules, not benchmarks)
 bench: $(VENV)/.installed-bench-$(KEY)

@@ -219,6 +219,7 @@ def _has_code(p: Path) -> bool:
         return False
 
 
+@pytest.mark.mxnet  # the pages show what runs where with MXNet installed (the documented default install)
 def test_every_snippet_runs_and_prints_what_its_page_shows():
     """One test for all pages, so that one child process (one MXNet import) serves them, also under xdist."""
     paths = [p for p in pages() if _has_code(p)]

@@ -289,9 +289,15 @@ class Array:
         if x is not None:
             x.wait_to_read()
 
-    def __array__(self, dtype=None):
+    def __array__(self, dtype=None, copy=None):
+        """NumPy's protocol (NumPy 2 passes ``copy``: True -> a fresh array, False -> no copy or ValueError)."""
         x = self._get(0)
+        if copy:
+            return x.astype(x.dtype if dtype is None else dtype, copy=True)
         if dtype is not None and numpy.dtype(dtype) != x.dtype:
+            if copy is False:
+                raise ValueError(f"imperdl Array of dtype {x.dtype}: converting to {numpy.dtype(dtype)} needs a copy "
+                                 "(copy=False was asked for)")
             return x.astype(dtype)
         v = x.view()
         v.flags.writeable = False  # writes must go through the Array so MXNet copies stay right

@@ -25,10 +25,15 @@ def _as_array(x) -> Array:
     return Array(a)
 
 
+def _rebuild(t: type, items: list):
+    """A list/tuple of type ``t`` holding ``items`` (namedtuples, such as NumPy 2's SVDResult, take them spread)."""
+    return t(*items) if hasattr(t, "_fields") else t(items)
+
+
 def _watch_tree(tape: Tape, x):
     t = type(x)
-    if t is list or t is tuple:
-        return t(_watch_tree(tape, e) for e in x)
+    if t is list or t is tuple or isinstance(x, tuple):
+        return _rebuild(t, [_watch_tree(tape, e) for e in x])
     if t is dict:
         return {k: _watch_tree(tape, v) for k, v in x.items()}
     return tape.watch(_as_array(x))
@@ -36,7 +41,7 @@ def _watch_tree(tape: Tape, x):
 
 def _leaves_of(x, out: list) -> list:
     t = type(x)
-    if t is list or t is tuple:
+    if t is list or t is tuple or isinstance(x, tuple):
         for e in x:
             _leaves_of(e, out)
     elif t is dict:
@@ -49,8 +54,8 @@ def _leaves_of(x, out: list) -> list:
 
 def _map_tree(fn, x, *rest):
     t = type(x)
-    if t is list or t is tuple:
-        return t(_map_tree(fn, e, *(r[i] for r in rest)) for i, e in enumerate(x))
+    if t is list or t is tuple or isinstance(x, tuple):
+        return _rebuild(t, [_map_tree(fn, e, *(r[i] for r in rest)) for i, e in enumerate(x)])
     if t is dict:
         return {k: _map_tree(fn, v, *(r[k] for r in rest)) for k, v in x.items()}
     return fn(x, *rest)

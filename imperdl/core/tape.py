@@ -60,6 +60,8 @@ def _snap_tree(x):
         return _snapshot(x)
     if t is list or t is tuple:
         return t(_snap_tree(e) for e in x)
+    if isinstance(x, tuple):  # a namedtuple result (NumPy 2's linalg: SVDResult, EighResult, ...)
+        return t(*(_snap_tree(e) for e in x))
     return x
 
 
@@ -105,7 +107,7 @@ class Tape:
         parents = self._parents(args, kwargs)
         if not parents:
             return
-        multi = len(res) if type(res) in (tuple, list) else 0
+        multi = len(res) if isinstance(res, (tuple, list)) else 0  # (NumPy 2's linalg returns namedtuples)
         outs = res if multi else (res,)
         if not any(_is_differentiable(o) for o in outs):
             return  # integer/bool results carry no gradient
@@ -197,7 +199,7 @@ class Tape:
                 gs = [grads.pop((idx, k), None) for k in range(e.multi)]
                 if all(g is None for g in gs):
                     continue
-                g = type(e.ans)(
+                g = (list if type(e.ans) is list else tuple)(  # (a namedtuple result's g: a plain tuple)
                     gk if gk is not None else (np.zeros_like(a) if type(a) is Array else None)
                     for gk, a in zip(gs, e.ans)
                 )

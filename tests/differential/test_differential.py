@@ -64,7 +64,8 @@ for _mod in MODULES.values():
     for _name, _case in _mod.CASES.items():
         if _name in ENTRIES:
             DUPLICATES.append(f"{_name} ({ENTRIES[_name][0].__name__} and {_mod.__name__})")
-        ENTRIES[_name] = (_mod, _case)
+        if registry.in_numpy(_name):  # (a name the installed NumPy lacks, say round_ in NumPy 2, has nothing to test)
+            ENTRIES[_name] = (_mod, _case)
 
 PREFER = PreferMXNetPolicy()
 ONLY_NUMPY = OnlyNumPyPolicy()

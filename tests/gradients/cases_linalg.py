@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as onp
 
 import imperdl.numpy as inp
+from imperdl.core.numpy_compat import NUMPY2
 
 
 def _wellcond(rng, shape):
@@ -122,7 +123,8 @@ GRAD_CASES = {
     "linalg.inv": [mat(_wellcond, (3, 3)), mat(_wellcond, (2, 2, 2))],
     "linalg.det": [mat(_wellcond, (3, 3)), mat(_wellcond, (2, 2, 2))],
     "linalg.slogdet": [mat(_wellcond, (3, 3)), mat(_wellcond, (2, 3, 3))],
-    "linalg.solve": [_solve((3, 3), (3,)), _solve((3, 3), (3, 2)), _solve((2, 3, 3), (2, 3))],
+    # NumPy 2 reads a 2-d b as a matrix: its stack of vectors is (2, 3, 1)
+    "linalg.solve": [_solve((3, 3), (3,)), _solve((3, 3), (3, 2)), _solve((2, 3, 3), (2, 3, 1) if NUMPY2 else (2, 3))],
     "linalg.cholesky": [mat(_spd, (3, 3)), mat(_spd, (2, 3, 3))],
     "linalg.eigh": [_eigh((3, 3)), _eigh((2, 3, 3), "U"), _eigh_vectors((3, 3))],
     "linalg.eigvalsh": [_eigh((4, 4)), _eigh((3, 3), "U")],

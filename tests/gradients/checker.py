@@ -52,7 +52,7 @@ def _host(x):
     if type(x) is Array:
         return x.asnumpy()
     if isinstance(x, (tuple, list)):
-        return type(x)(_host(e) for e in x)
+        return type(x)(*[_host(e) for e in x]) if hasattr(x, "_fields") else type(x)(_host(e) for e in x)
     return onp.asarray(x)
 
 
@@ -61,7 +61,7 @@ def _device(x):
     if isinstance(x, onp.ndarray):
         return inp.array(x)
     if isinstance(x, (tuple, list)):
-        return type(x)(_device(e) for e in x)
+        return type(x)(*[_device(e) for e in x]) if hasattr(x, "_fields") else type(x)(_device(e) for e in x)
     return x
 
 
@@ -86,7 +86,9 @@ def _random_like(rng, x):
 def _cotangent(rng, y):
     outs = [onp.asarray(o) for o in _outputs(_host(y))]
     us = [_random_like(rng, o) for o in outs]
-    return (type(y)(us) if isinstance(y, (tuple, list)) else us[0]), us
+    if not isinstance(y, (tuple, list)):
+        return us[0], us
+    return (type(y)(*us) if hasattr(y, "_fields") else type(y)(us)), us  # (NumPy 2's linalg: namedtuples)
 
 
 def _close(analytic, numeric, rtol, atol, what):

@@ -16,7 +16,7 @@ import pytest
 import imperdl
 import imperdl.core  # noqa: F401  (loads the rule tables)
 import imperdl.numpy as inp
-from imperdl.core.registry import REGISTRY, primitive
+from imperdl.core.registry import REGISTRY, in_numpy, primitive
 
 from .checker import check_case, check_grads
 
@@ -27,6 +27,8 @@ for _path in sorted(_HERE.glob("cases_*.py")):
     _mod = importlib.import_module(f"{__package__}.{_path.stem}")
     for _name, _cases in _mod.GRAD_CASES.items():
         assert _name not in GRAD_CASES, f"{_name} has cases in both {OWNER[_name]} and {_path.stem}"
+        if not in_numpy(_name):  # a function the installed NumPy lacks (product, round_ in NumPy 2)
+            continue
         GRAD_CASES[_name] = list(_cases) if isinstance(_cases, (list, tuple)) else [_cases]
         OWNER[_name] = _path.stem
 
