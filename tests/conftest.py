@@ -6,7 +6,7 @@ everything back whatever happened.
 
 MXNet is optional (``pip install imperdl`` without the ``mxnet`` extra, or NumPy 2). A test that needs it says so
 in one of two ways, and is then skipped, with the reason MXNet cannot be imported, where it cannot:
-- it uses the ``mx`` fixture (directly or through ``mxnet_array``, ``mx_sinc``, ...);
+- it uses the ``mx`` or ``fake_mxnet`` fixture (directly or through ``mxnet_array``, ``mx_sinc``, ...);
 - it carries ``@pytest.mark.mxnet`` (or a module sets ``pytestmark = pytest.mark.mxnet``).
 A module that imports ``mxnet`` at the top cannot be collected without it: import it inside the tests (or use
 ``mx``) instead. ``pytest -m "not mxnet"`` runs the NumPy-only part anywhere.
@@ -25,8 +25,9 @@ from imperdl.core.backends import mxnet_backend as _mxb
 MXNET_TEXT = ("Traceback", ".cc:", "Stack trace", "MXNetError", "[bt]")
 
 
-# fixtures that hand out MXNet objects: a test using one (even indirectly) needs MXNet
-MXNET_FIXTURES = frozenset({"mx"})
+# fixtures that hand out MXNet objects or fake MXNet implementations (which only run where the MXNet backend
+# does): a test using one, even indirectly, needs MXNet
+MXNET_FIXTURES = frozenset({"mx", "fake_mxnet"})
 
 
 def pytest_configure(config):

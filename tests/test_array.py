@@ -164,8 +164,8 @@ def test_astype_and_copy():
     assert a[0, 0] == 1.5
 
 
-@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "prod", "std", "var", "argmax", "argmin", "cumsum",
-                                  "all", "any", "ptp"])
+@pytest.mark.parametrize("name", [n for n in ("sum", "mean", "max", "min", "prod", "std", "var", "argmax", "argmin",
+                                               "cumsum", "all", "any", "ptp") if hasattr(onp.ndarray, n)])  # (ptp: < 2)
 def test_reductions_as_methods(name):
     a = np.array(F)
     same(getattr(a, name)(), getattr(F, name)())

@@ -401,6 +401,7 @@ def test_plain_numpy_arrays_accepted():
     onp.testing.assert_array_equal(a, X3)  # the caller's array is untouched
 
 
+@pytest.mark.mxnet
 def test_gradients_run_where_the_policy_says(policy, count):
     x = np.array(onp.linspace(0.1, 1.0, 100, dtype=onp.float32).reshape(10, 10))
     imperdl.reset_statistics()
@@ -730,6 +731,7 @@ def test_customop_numpy_def_multiple_grad():
     check(grad(lambda b: np.sum(mul_add(np.array(X3), b, 1.0)))(np.array(Y3)), X3)
 
 
+@pytest.mark.mxnet
 def test_customop_mxnet_receives_mxnet_arrays():
     seen = []
 

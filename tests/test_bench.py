@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.mxnet  # (this module measures or checks what runs on MXNet)
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMED = ("chain", "mlp", "cnn", "rnn")
 TIMED_ROWS = ("numpy (hand-written)", "imperdl default", "imperdl only_numpy", "imperdl prefer_mxnet",

@@ -64,6 +64,7 @@ def test_arrays_report_the_context_they_were_made_on(mx_sinc):
     assert x.context == imperdl.current_context()  # ... and moved when used back here
 
 
+@pytest.mark.mxnet
 def test_mxnet_context_object():
     import mxnet
 

@@ -29,6 +29,7 @@ def naive_conv(x, w, b, stride, pad):
     return out + (b[None, :, None, None] if b is not None else 0)
 
 
+@pytest.mark.mxnet
 @pytest.mark.parametrize("policy", sorted(POLICIES))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("stride,pad", [(1, 1), (2, 0), (2, 3)])
@@ -64,6 +65,7 @@ def _loss(x, w, b):
     return np.sum(np.sin(max_pool2d(h, 2, 2, 2))) + np.sum(avg_pool2d(h, 2, 2, 2) ** 2)
 
 
+@pytest.mark.mxnet
 def test_first_order_uses_mxnet_backward_and_agrees_with_the_rules():
     rng = onp.random.default_rng(2)
     x, w, b = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
@@ -106,6 +108,7 @@ def test_conv_layer_float32_training_step_matches_between_backends():
         onp.testing.assert_allclose(a, s, rtol=2e-3, atol=2e-4)
 
 
+@pytest.mark.mxnet
 @pytest.mark.parametrize("policy", sorted(POLICIES))
 def test_bad_calls_name_the_operation_and_shapes(policy, no_mxnet_text):
     x, w = np.zeros((2, 3, 5, 5), dtype="float32"), np.zeros((4, 2, 3, 3), dtype="float32")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.mxnet  # (this module measures or checks what runs on MXNet)
+
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo.py"
 
 pytest.importorskip("mlxtend")

@@ -18,6 +18,8 @@ from imperdl.core.registry import REGISTRY
 from imperdl.core.signature import format_key
 from imperdl.tools import calibrate
 
+pytestmark = pytest.mark.mxnet  # (this module measures or checks what runs on MXNet)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

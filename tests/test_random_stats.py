@@ -14,6 +14,8 @@ from test_seeds import gaussian_cluster_generator  # seed 000's generator, share
 import imperdl
 import imperdl.numpy as np
 
+pytestmark = pytest.mark.mxnet  # (this module measures or checks what runs on MXNet)
+
 N = 200_000
 
 

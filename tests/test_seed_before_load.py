@@ -10,6 +10,8 @@ import imperdl
 imperdl.set_global_policy("only_numpy")  # nothing has needed MXNet yet
 import imperdl.numpy as np
 from imperdl.core.backends import mxnet_backend
+
+pytestmark = pytest.mark.mxnet  # (this module measures or checks what runs on MXNet)
 np.random.seed(3)
 assert mxnet_backend._mx is None, "this check needs MXNet not yet loaded"
 with imperdl.PreferMXNetPolicy():

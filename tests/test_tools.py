@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -50,6 +52,7 @@ def test_coverage_render_counts_rows():
     assert "| `sinc` | no | yes |" in text
 
 
+@pytest.mark.mxnet
 def test_benchmark_quick_run_reports_overheads(tmp_path):
     out = tmp_path / "bench.json"
     proc = _run("bench/dispatch.py", "--quick", "--json", str(out), timeout=300)

@@ -24,6 +24,7 @@ def _on_mxnet(a):
     return a
 
 
+@pytest.mark.mxnet
 @S.SETTINGS
 @given(st.data())
 def test_setitem_on_mxnet_matches_numpy(data):
@@ -54,6 +55,7 @@ def test_setitem_on_mxnet_matches_numpy(data):
             imperdl.set_global_policy("prefer_mxnet")
 
 
+@pytest.mark.mxnet
 def test_setitem_runs_on_mxnet():
     imperdl.set_global_policy("prefer_mxnet")
     p = registry.primitive("ndarray.__setitem__")
@@ -94,6 +96,7 @@ def test_out_of_bounds_raise_index_error():
         a[2] = 1.0
 
 
+@pytest.mark.mxnet
 def test_cs231n_gather_runs_on_mxnet():
     imperdl.set_global_policy("prefer_mxnet")  # written for PreferMXNet (the default before cost-aware placement)
     imperdl.reset_statistics()

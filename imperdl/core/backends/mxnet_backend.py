@@ -18,7 +18,6 @@ reading); ``IMPERDL_ZERO_COPY=0`` turns sharing off.
 from __future__ import annotations
 
 import ctypes
-import importlib.metadata
 import logging
 import os
 
@@ -47,6 +46,8 @@ REWRITES_INPUTS = {"conv2d": (1,)}
 
 
 def _is_cuda_build() -> bool:
+    import importlib.metadata  # (here, not at the top: it costs ~15% of ``import imperdl.numpy``)
+
     for dist in importlib.metadata.distributions():
         name = (dist.metadata["Name"] or "").lower()
         if name.startswith("mxnet-cu"):

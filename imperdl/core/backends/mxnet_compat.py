@@ -26,9 +26,7 @@ import functools
 import importlib.util
 import os
 import re
-import subprocess
 import sys
-import tempfile
 import types
 import warnings
 
@@ -135,6 +133,8 @@ def filtered_stderr(drop: re.Pattern):
     except (OSError, AttributeError, ValueError):  # no stderr to speak of
         yield
         return
+    import tempfile  # (imported on first need, like everything MXNet: ``import imperdl.numpy`` stays light)
+
     with tempfile.TemporaryFile() as tmp:
         os.dup2(tmp.fileno(), 2)
         try:
@@ -178,10 +178,12 @@ def probe_gpu(command: list[str] | None = None) -> str | None:
 
     The kernel runs in a child process: a CUDA failure may abort the process that meets it.
     """
+    import subprocess
+
     command = command or [sys.executable, os.path.abspath(__file__), "--probe-gpu"]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S)
-    except (OSError, subprocess.TimeoutExpired) as e:
+    except (OSError, subprocess.SubprocessError) as e:
         return f"the GPU probe did not finish: {type(e).__name__}"
     if done.returncode == 0 and done.stdout.strip().endswith("ok"):
         return None
