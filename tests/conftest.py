@@ -32,7 +32,6 @@ MXNET_FIXTURES = frozenset({"mx", "fake_mxnet"})
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "gpu: needs a GPU that MXNet can see (skipped otherwise)")
-    config.addinivalue_line("markers", "mxnet: needs MXNet (skipped, with the reason, where it cannot be imported)")
 
 
 def pytest_collection_modifyitems(config, items):

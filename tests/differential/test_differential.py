@@ -201,7 +201,8 @@ def check_call(name: str, module, args: tuple, kwargs: dict, tally: dict) -> Non
     def run(policy, label):
         conv_args, conv_kwargs = _to_imperdl(copy.deepcopy(args)), _to_imperdl(copy.deepcopy(kwargs))
         where = f"{name} under {label} with {dispatch.describe_args(args, kwargs)}"
-        if name == "ndarray.__setitem__" and policy is not ONLY_NUMPY and type(conv_args[0]) is Array:
+        if (name == "ndarray.__setitem__" and policy is not ONLY_NUMPY and type(conv_args[0]) is Array
+                and mxnet_backend.available()):
             if conv_args[0].dtype in mxnet_backend.SUPPORTED:
                 conv_args[0]._get(1)  # setitem runs on MXNet only for arrays that live there
         before = list(prim.counts)

@@ -20,7 +20,7 @@ GRAD_CASES = {
     "fft.ifft": [tr((5,)), tr((3, 4), False, n=3, axis=0, norm="forward")],
     "fft.fft2": [tr((3, 4)), tr((2, 3, 4), False, s=(4, 2), axes=(0, 2))],
     "fft.ifft2": [tr((3, 4), norm="ortho"), tr((3, 4), False, s=(2, 5))],
-    "fft.fftn": [tr((2, 3, 4)), tr((3, 4), s=(5,), norm="ortho"), tr((2, 3, 4), False, axes=(2, 0))],
+    "fft.fftn": [tr((2, 3, 4)), tr((3, 4), s=(5,), axes=(-1,), norm="ortho"), tr((2, 3, 4), False, axes=(2, 0))],
     "fft.ifftn": [tr((2, 3, 2)), tr((3, 4), False, s=(2, 6), axes=(1, 0))],
     "fft.rfft": [tr((6,), False), tr((7,), False), tr((5, 3), False, axis=0, norm="ortho"),
                  tr((6,), False, fixed=(9,)), tr((8,), False, fixed=(5,), norm="forward")],
