@@ -5,13 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = """
 import imperdl
 imperdl.set_global_policy("only_numpy")  # nothing has needed MXNet yet
 import imperdl.numpy as np
 from imperdl.core.backends import mxnet_backend
-
-pytestmark = pytest.mark.mxnet  # (this module measures or checks what runs on MXNet)
 np.random.seed(3)
 assert mxnet_backend._mx is None, "this check needs MXNet not yet loaded"
 with imperdl.PreferMXNetPolicy():
@@ -21,6 +21,7 @@ with imperdl.PreferMXNetPolicy():
 """
 
 
+@pytest.mark.mxnet
 def test_seed_before_mxnet_loads_is_applied_when_it_loads():
     runs = [subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120)
             for _ in range(2)]
