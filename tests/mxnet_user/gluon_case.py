@@ -7,9 +7,8 @@ imperdl, train).
 import json
 import sys
 
-import numpy as onp
-
 import mxnet as mx
+import numpy as onp
 from mxnet import autograd, gluon
 
 flavour, order = sys.argv[1], sys.argv[2]
