@@ -11,7 +11,8 @@ Every workaround for MXNet 1.9.1 that concerns the whole process lives here, in 
 - NumPy shape semantics (zero-size and 0-d arrays) are MXNet state of the calling thread, which the user's own
   Gluon code reads too (and ``npx.set_np`` would also reset the user's array semantics: a Gluon net of the
   ``mx.np`` flavour then fails its deferred initialisation). imperdl never sets them for the process: every
-  place that runs MXNet operators for imperdl switches them on and restores the caller's state afterwards (``np_shape_on`` / ``np_shape_restore``,
+  place that runs MXNet operators for imperdl switches them on and restores the caller's state
+  afterwards (``np_shape_on`` / ``np_shape_restore``,
   one C call each way, ~0.2-0.5 us). Reading shapes or copying to the host does not depend on them.
 
 Zero-copy on CPU contexts (``share_from_host`` / ``share_to_host``): with the synchronous engine, an MXNet
@@ -21,7 +22,8 @@ the list on every write, so sharing is safe for it; what is not safe is MXNet re
 (oneDNN convolution in inference mode re-lays out its weight inside its own buffer), so a buffer the host can
 see is marked (``_imperdl_host``) and such operators get a private copy (``Array._get``,
 ``Primitive.mx_rewrites``). Sharing needs the synchronous engine that actually runs (``NaiveEngine``): under a
-threaded engine a host write could race an MXNet operator still reading the buffer, and a host read could see a result still being
+threaded engine a host write could race an MXNet operator still reading the buffer, and a host
+read could see a result still being
 written, with no error. There every transfer goes through MXNet's own copies (``asnumpy`` waits for pending
 writes, ``_sync_copyfrom`` waits for pending reads and writes). ``IMPERDL_ZERO_COPY=0`` turns sharing off.
 """
