@@ -160,6 +160,16 @@ def _where(args) -> int:
 
 
 def _run_mxnet(prim, key, args, kwargs, pol):
+    # MXNet's NumPy shape semantics for this call only: the user's own MXNet code keeps its own state
+    prev = _mxb.np_shape_on()
+    try:
+        return _run_mxnet_in(prim, key, args, kwargs, pol)
+    finally:
+        if not prev:
+            _mxb.np_shape_restore(0)
+
+
+def _run_mxnet_in(prim, key, args, kwargs, pol):
     ctx = _context._current or _context.current_context()
     try:
         if kwargs:
@@ -435,6 +445,7 @@ def setitem(arr: Array, key, value) -> None:
                 cache[k] = code
         if code == 1:
             ctx = arr._ctx
+            prev = _mxb.np_shape_on()
             try:
                 mk, mv = _mx_arg(key, ctx), _mx_arg(value, ctx)
                 arr._write(lambda x: prim.impls[1](x, mk, mv), 1)
@@ -448,6 +459,8 @@ def setitem(arr: Array, key, value) -> None:
                     raise _decorate(np_exc, prim, (arr, key, value), {}) from None
                 pol.learn_failure(prim, k, f"MXNet failed: {_first_line(exc)}")
                 code = 2
+            finally:
+                _mxb.np_shape_restore(prev)
     nk, nv = _np_arg(key), _np_arg(value)
     try:
         arr._write(lambda x: x.__setitem__(nk, nv), 0)

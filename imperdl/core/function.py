@@ -130,6 +130,7 @@ class Function(Primitive):
             return list(self.input_shapes)
         return [n for n in self.arg_names if n not in self.label_names and not n.endswith(PARAM_SUFFIXES)]
 
+    @_mxb.with_np_shape
     def _infer(self, shapes: dict):
         try:
             return self.symbol.infer_shape_partial(**shapes)
@@ -171,6 +172,7 @@ class Function(Primitive):
         return {"binds": self.bind_count, "hits": self.cache_hits, "entries": len(self._cache)}
 
     # ------------------------------------------------------------------------------------ calling
+    @_mxb.with_np_shape
     def __call__(self, *args, **kwargs):
         if args:
             raise TypeError(f"Function {self.name!r} takes keyword arrays only, e.g. "
@@ -285,6 +287,7 @@ class Function(Primitive):
                                   "(MXNet's backward cannot be recorded by an outer tape)")
         return self._grads(graph, g)[pos]
 
+    @_mxb.with_np_shape
     def _grads(self, graph, g) -> dict:
         if graph.g is g and graph.grads is not None:
             return graph.grads

@@ -108,10 +108,18 @@ def input_grads(graph: Graph, g, head_grads=None) -> dict:
     mx = _mxb._mx
     if head_grads is None:
         gs = g if type(g) in (tuple, list) else (g,)
-        head_grads = [_like(x._get(1) if type(x) is Array else x, h) for x, h in zip(gs, graph.heads)]
+        prev = _mxb.np_shape_on()
+        try:
+            head_grads = [_like(x._get(1) if type(x) is Array else x, h) for x, h in zip(gs, graph.heads)]
+        finally:
+            _mxb.np_shape_restore(prev)
     ctx = _context._current or _context.current_context()
-    outs = mx.autograd.grad(graph.heads, graph.variables, head_grads=head_grads, retain_graph=True,
-                            train_mode=graph.train)
+    prev = _mxb.np_shape_on()
+    try:
+        outs = mx.autograd.grad(graph.heads, graph.variables, head_grads=head_grads, retain_graph=True,
+                                train_mode=graph.train)
+    finally:
+        _mxb.np_shape_restore(prev)
     graph.grads = {p: Array(o.as_np_ndarray(), 1, ctx) for p, o in zip(graph.positions, outs)}
     graph.g = g
     return graph.grads

@@ -4,7 +4,16 @@ Every workaround for MXNet 1.9.1 that concerns the whole process lives here and 
 NumPy >= 1.24 and Python >= 3.12 shims, the engine banner, GPUs MXNet cannot run kernels on):
 - the threaded engine makes each host->device copy cost ~80 us on CPU (NaiveEngine: ~13 us), so the CPU wheel
   defaults to NaiveEngine unless the user chose an engine;
-- NumPy shape semantics (zero-size and 0-d arrays) must be switched on globally.
+- MXNet's engine is created once per process, from ``MXNET_ENGINE_TYPE`` as it is at its first use: if the
+  user's own MXNet code ran before imperdl loaded, the variable says nothing about the engine that runs. So
+  imperdl asks the engine itself (``engine_type``: the dynamic type of ``mxnet::Engine::Get()``, read through
+  the C++ RTTI that libmxnet exports) and decides zero-copy from that, never from the variable;
+- NumPy shape semantics (zero-size and 0-d arrays) are MXNet state of the calling thread, which the user's own
+  Gluon code reads too (and ``npx.set_np`` would also reset the user's array semantics: a Gluon net of the
+  ``mx.np`` flavour then fails its deferred initialisation). imperdl never sets them for the process: every
+  place that runs MXNet operators for imperdl switches them on and restores the caller's state
+  afterwards (``np_shape_on`` / ``np_shape_restore``,
+  one C call each way, ~0.2-0.5 us). Reading shapes or copying to the host does not depend on them.
 
 Zero-copy on CPU contexts (``share_from_host`` / ``share_to_host``): with the synchronous engine, an MXNet
 array on ``cpu(0)`` and a NumPy array may share one buffer, so a transfer costs ~3-10 us whatever the size
@@ -12,13 +21,16 @@ array on ``cpu(0)`` and a NumPy array may share one buffer, so a transfer costs 
 the list on every write, so sharing is safe for it; what is not safe is MXNet rewriting an input in place
 (oneDNN convolution in inference mode re-lays out its weight inside its own buffer), so a buffer the host can
 see is marked (``_imperdl_host``) and such operators get a private copy (``Array._get``,
-``Primitive.mx_rewrites``). Threaded engines are not shared with (a host write could race an MXNet op still
-reading); ``IMPERDL_ZERO_COPY=0`` turns sharing off.
+``Primitive.mx_rewrites``). Sharing needs the synchronous engine that actually runs (``NaiveEngine``): under a
+threaded engine a host write could race an MXNet operator still reading the buffer, and a host
+read could see a result still being
+written, with no error. There every transfer goes through MXNet's own copies (``asnumpy`` waits for pending
+writes, ``_sync_copyfrom`` waits for pending reads and writes). ``IMPERDL_ZERO_COPY=0`` turns sharing off.
 """
 from __future__ import annotations
 
 import ctypes
-import logging
+import functools
 import os
 
 import numpy
@@ -33,6 +45,9 @@ ndarray = None  # mxnet.numpy.ndarray once loaded
 pending_seed: int | None = None  # the last seed given to imperdl.numpy.random.seed
 # share buffers between NumPy and MXNet on cpu(0) (decided when MXNet loads: synchronous engine only)
 ZERO_COPY = False
+# the class name of the engine MXNet runs ('NaiveEngine', 'ThreadedEnginePerDevice', 'ThreadedEnginePooled'),
+# or None where it cannot be read (then imperdl assumes an asynchronous engine)
+ENGINE: str | None = None
 
 # dtypes MXNet stores; anything else (complex, int16, uint16+, object, str) stays on the host.
 SUPPORTED = frozenset(
@@ -57,7 +72,7 @@ def _is_cuda_build() -> bool:
 
 def load():
     """Import MXNet once; return the ``mxnet`` module, or None if it cannot be imported here."""
-    global _mx, _mnp, _failed, ndarray, ZERO_COPY
+    global _mx, _mnp, _failed, ndarray, ZERO_COPY, ENGINE
     if _mx is not None or _failed is not None:
         return _mx
     os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
@@ -68,18 +83,89 @@ def load():
     except Exception as e:  # depends on the install: imperdl runs on NumPy alone
         _failed = f"{type(e).__name__}: {e}"
         return None
-    npx = mxnet.npx
-    # set_np logs through logging.info, which installs a root handler when there is none: a user's later
-    # logging.basicConfig() would then do nothing. Keep the root logger as the user left it.
-    handlers = list(logging.root.handlers)
-    npx.set_np(shape=True, array=False)
-    logging.root.handlers[:] = handlers
+    _init_np_shape(mxnet)
     _mx, _mnp, ndarray = mxnet, mxnet.numpy, mxnet.numpy.ndarray
     if pending_seed is not None:  # imperdl.numpy.random.seed ran before MXNet loaded
         mxnet.random.seed(pending_seed)
-    ZERO_COPY = os.environ.get("MXNET_ENGINE_TYPE") == "NaiveEngine" and os.environ.get("IMPERDL_ZERO_COPY") != "0"
+    ENGINE = engine_type(mxnet)
+    ZERO_COPY = ENGINE == "NaiveEngine" and os.environ.get("IMPERDL_ZERO_COPY") != "0"
     _init_sharing(mxnet)
     return _mx
+
+
+def engine_type(mx) -> str | None:
+    """The class of the engine MXNet runs in this process (creating it, from the environment, if no operator
+    has run yet), or None where libmxnet does not expose it.
+
+    ``mxnet::Engine::Get()`` is exported by libmxnet; the object's vtable points (one slot before its start, in
+    the Itanium C++ ABI that Linux and macOS builds use) to its ``type_info``, whose second word is the mangled
+    class name, e.g. ``N5mxnet6engine11NaiveEngineE``. Neither ``MXNET_ENGINE_TYPE`` nor "is mxnet already
+    imported" says this: importing mxnet does not create the engine, running any operator does.
+    """
+    try:
+        get = mx.base._LIB._ZN5mxnet6Engine3GetEv
+    except AttributeError:
+        return None
+    get.restype, get.argtypes = ctypes.c_void_p, []
+    word = ctypes.sizeof(ctypes.c_void_p)
+    engine = get()
+    if not engine:
+        return None
+    vtable = ctypes.c_void_p.from_address(engine).value
+    info = ctypes.c_void_p.from_address(vtable - word).value
+    mangled = ctypes.c_char_p.from_address(info + word).value or b""
+    names, i = [], mangled.startswith(b"N")
+    while i < len(mangled) and mangled[i:i + 1].isdigit():  # <length><identifier> pairs
+        j = i
+        while mangled[j:j + 1].isdigit():
+            j += 1
+        n = int(mangled[i:j])
+        names.append(mangled[j:j + n].decode())
+        i = j + n
+    return names[-1] if names and names[0] == "mxnet" else None
+
+
+# ------------------------------------------------------------------ NumPy shape semantics, per call
+_set_np_shape = None
+_c_int, _byref = ctypes.c_int, ctypes.byref
+_unused = ctypes.c_int()
+
+
+def _init_np_shape(mx) -> None:
+    global _set_np_shape
+    f = mx.base._LIB.MXSetIsNumpyShape
+    f.argtypes, f.restype = [ctypes.c_int, ctypes.POINTER(ctypes.c_int)], ctypes.c_int
+    _set_np_shape = f
+
+
+def np_shape_on() -> int:
+    """Switch MXNet's NumPy shape semantics on for this thread; returns the caller's state, for
+    ``np_shape_restore``. (The previous state comes back through a fresh int: another thread may be doing the
+    same at the same time.)"""
+    prev = _c_int()
+    _set_np_shape(1, _byref(prev))
+    return prev.value
+
+
+def np_shape_restore(prev: int) -> None:
+    """Give the caller back the state ``np_shape_on`` found (only 'off' needs a call: on stays on)."""
+    if not prev:
+        _set_np_shape(0, _byref(_unused))
+
+
+def with_np_shape(fn):
+    """``fn`` run under NumPy shape semantics (``np_shape_on``), the caller's state restored afterwards; for
+    entry points that do MXNet work of their own outside dispatch (``Function``: binding, shape inference,
+    backward)."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        prev = np_shape_on()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            np_shape_restore(prev)
+
+    return run
 
 
 def available() -> bool:
@@ -116,9 +202,13 @@ def from_host(x: numpy.ndarray, ctx):
     """Copy a host array into a new MXNet array on ``ctx`` (a ``imperdl.context.Context``)."""
     if x.dtype not in SUPPORTED:
         raise TypeError(f"MXNet cannot hold dtype {x.dtype}")
-    out = _mnp.empty(x.shape, dtype=x.dtype, ctx=ctx.as_mxnet())
-    if x.size:  # (ascontiguousarray would turn a 0-d array into shape (1,))
-        out._sync_copyfrom(x if x.flags.c_contiguous else x.copy())
+    prev = np_shape_on()  # 0-d and zero-size shapes
+    try:
+        out = _mnp.empty(x.shape, dtype=x.dtype, ctx=ctx.as_mxnet())
+        if x.size:  # (ascontiguousarray would turn a 0-d array into shape (1,))
+            out._sync_copyfrom(x if x.flags.c_contiguous else x.copy())
+    finally:
+        np_shape_restore(prev)
     return out
 
 
@@ -129,7 +219,11 @@ def to_host(x) -> numpy.ndarray:
 
 def move(x, ctx):
     """The same data on another device."""
-    return x.as_in_context(ctx.as_mxnet())
+    prev = np_shape_on()
+    try:
+        return x.as_in_context(ctx.as_mxnet())
+    finally:
+        np_shape_restore(prev)
 
 
 def context_of(x):
