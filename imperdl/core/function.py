@@ -11,10 +11,19 @@ Two MXNet behaviours are corrected here, in one place:
   scratch copies.
 - Loss heads (SoftmaxOutput & co) ignore the incoming gradient and emit their loss's gradient. Here that gradient
   is scaled by the incoming one, which must then be uniform (``k * sum(out)`` scales it by ``k``).
+
+Dtypes. MXNet's layers require one dtype for all their inputs and reject a mix with C++ text. The rule here
+(decided once per cached signature, so same-dtype calls pay nothing): the symbol computes in NumPy's result
+dtype of the data, parameter and auxiliary arrays given (``numpy.result_type``; labels follow it and do not take
+part), the others cast to it inside the recorded call, so each input's gradient comes back in its own dtype.
+Integer and bool results compute in float64 (layers are real-valued). float16 computes in float32 (MXNet's CPU
+kernels have no float16 FullyConnected, and BatchNorm wants float32 parameters for float16 data) and the outputs
+are returned as float16. Complex inputs are refused with a TypeError.
 """
 from __future__ import annotations
 
 import json
+import re
 
 import numpy
 
@@ -32,6 +41,8 @@ LOSS_HEADS = frozenset(
 )
 # variables MXNet creates for an operator's parameters carry these suffixes; anything else is data
 PARAM_SUFFIXES = ("_weight", "_bias", "_gamma", "_beta")
+# MXNet's C++ decorations (time stamp and source line, "Check failed: <expression>:"), cut from messages
+_CXX_TEXT = re.compile(r"\[\d\d:\d\d:\d\d\] \S+:\d+: |Check failed: [^:]*: ?|MXNetError: ?")
 
 
 def _true(attrs: dict, key: str, default: bool) -> bool:
@@ -58,10 +69,37 @@ class _Bound:
     __slots__ = ("op", "scratch", "labels", "dtype")
 
     def __init__(self, op, scratch, labels, dtype):
-        self.op = op
+        self.op = op  # the CachedOp, or a wrapper casting the inputs to ``dtype`` (and float16 outputs back)
         self.scratch = scratch
         self.labels = labels  # label name -> shape, for calls that give no label (inference)
-        self.dtype = dtype
+        self.dtype = dtype  # the dtype the symbol computes in
+
+
+def compute_dtypes(dtypes) -> tuple:
+    """(dtype the symbol computes in, dtype its outputs are returned in) for these input dtypes (module doc)."""
+    dt = numpy.result_type(*dtypes) if dtypes else numpy.dtype("float32")
+    if dt.kind == "c":
+        raise TypeError(f"complex inputs ({dt}): MXNet symbols have no complex kernels")
+    if dt.kind != "f":
+        dt = numpy.dtype("float64")
+    return (numpy.dtype("float32") if dt == numpy.float16 else dt), dt
+
+
+def _casting(op, casts: tuple, dtype, out_dtype, nout: int):
+    """``op`` behind casts: inputs at positions ``casts`` to ``dtype``; the first ``nout`` outputs to
+    ``out_dtype`` (None: left as they are). Runs inside MXNet's record, so the casts are differentiated."""
+    def run(*ins):
+        ins = list(ins)
+        for i in casts:
+            ins[i] = ins[i].astype(dtype)
+        outs = op(*ins)
+        if out_dtype is None:
+            return outs
+        if not isinstance(outs, (list, tuple)):
+            return outs.astype(out_dtype)
+        return [o.astype(out_dtype) if k < nout else o for k, o in enumerate(outs)]
+
+    return run
 
 
 class Function(Primitive):
@@ -188,7 +226,15 @@ class Function(Primitive):
             bound = self._bind(key, arrays, ctx)
         else:
             self.cache_hits += 1
-        return self._run(bound, arrays, ctx)
+        try:
+            return self._run(bound, arrays, ctx)
+        except _mxb._mx.base.MXNetError as exc:
+            # a CachedOp that failed once can fail every later call: forget it; say what failed in plain words
+            self._cache.pop(key, None)
+            from .dispatch import _first_line, describe_args
+
+            raise RuntimeError(f"Function {self.name!r}({describe_args((), arrays)}): MXNet could not run the "
+                               f"symbol: {_CXX_TEXT.sub('', _first_line(exc))}") from None
 
     def _bind(self, key, arrays: dict, ctx) -> _Bound:
         """Check the call against the symbol, then create (and cache) its operator."""
@@ -214,7 +260,10 @@ class Function(Primitive):
             if want and tuple(want) != tuple(a.shape):
                 raise ValueError(f"Function {self.name!r}: argument {n} has shape {tuple(a.shape)}, expected "
                                  f"{tuple(want)} for inputs {shapes}")
-        dtype = arrays[data[0]].dtype if data else numpy.dtype("float32")
+        try:
+            dtype, out_dtype = compute_dtypes([a.dtype for n, a in arrays.items() if n not in self.label_names])
+        except TypeError as exc:
+            raise TypeError(f"Function {self.name!r}: {exc}") from None
         if self.input_shapes is None:
             self._last_shapes = shapes
         mxctx = ctx.as_mxnet()
@@ -222,12 +271,18 @@ class Function(Primitive):
         scratch = {}
         for n, s in zip(self.aux_names, aux_shapes):
             cur = self.aux_states.get(n)
-            if cur is None or tuple(cur.shape) != tuple(s) or numpy.dtype(cur.dtype) != dtype:
+            if cur is None or tuple(cur.shape) != tuple(s):
                 fill = 1.0 if n.endswith("var") else 0.0
                 self.aux_states[n] = nd.full(tuple(s), fill, ctx=mxctx, dtype=dtype)
+            elif numpy.dtype(cur.dtype) != dtype:  # the statistics carry over to the new dtype
+                self.aux_states[n] = cur.astype(dtype)
             scratch[n] = self.aux_states[n].copy()
         labels = {n: tuple(expected[n]) for n in self.label_names}
-        bound = _Bound(nd.CachedOp(self._run_symbol), scratch, labels, dtype)
+        op = nd.CachedOp(self._run_symbol)
+        casts = tuple(i for i, n in enumerate(self.input_names) if n in arrays and arrays[n].dtype != dtype)
+        if casts or out_dtype != dtype:
+            op = _casting(op, casts, dtype, None if out_dtype == dtype else out_dtype, self._nout)
+        bound = _Bound(op, scratch, labels, dtype)
         self.bind_count += 1
         self._cache[key] = bound
         return bound
@@ -247,7 +302,10 @@ class Function(Primitive):
                 inputs.append(a._get(1).as_nd_ndarray())
             elif n in self.aux_names:
                 # MXNet's backward writes its own moving-statistics update into what it is given: a scratch copy
-                inputs.append(bound.scratch[n] if positions and train else self.aux_states[n])
+                st = self.aux_states[n]
+                if st.dtype != bound.dtype:  # a call in another dtype ran since: carry the statistics over
+                    st = self.aux_states[n] = st.astype(bound.dtype)
+                inputs.append(bound.scratch[n] if positions and train else st)
             else:  # a label not given (inference): zeros of the inferred shape
                 inputs.append(mx.nd.zeros(bound.labels[n], ctx=ctx.as_mxnet(), dtype=bound.dtype))
         graph = None

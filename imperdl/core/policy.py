@@ -115,15 +115,31 @@ class OnlyMXNetPolicy(Policy):
             return 1
         from .dispatch import describe_args
 
-        why = "it has no MXNet implementation" if prim.impls[1] is None else "MXNet cannot run it exactly"
+        why = "it has no MXNet implementation" if prim.impls[1] is None else _declined(args, kwargs)
         if prim.impls[1] is not None and not _mxb.available():
             why = f"MXNet is not importable ({_mxb.unavailable_reason()})"
         raise MXNetUnsupportedError(
-            f"imperdl.numpy.{prim.name}({describe_args(args, kwargs)}) under OnlyMXNetPolicy: {why}"
+            f"{prim.space}.{prim.name}({describe_args(args, kwargs)}) under OnlyMXNetPolicy: {why}"
         )
 
     def learn_failure(self, prim, key, reason: str) -> None:
         raise MXNetUnsupportedError(f"imperdl.numpy.{prim.name}({format_key(key)}) under OnlyMXNetPolicy: {reason}")
+
+
+def _declined(args, kwargs) -> str:
+    """Why an MXNet implementation's predicate declined, in the user's terms (dtypes are the usual reason)."""
+    import numpy
+
+    dts = []
+    for a in (*args, *kwargs.values()):
+        dt = getattr(a, "dtype", None)
+        if isinstance(dt, numpy.dtype) and getattr(a, "ndim", 0) and dt not in dts:
+            dts.append(dt)
+    if len(dts) > 1:
+        return (f"MXNet cannot run it exactly: its kernels take one dtype, not a mix of {', '.join(map(str, dts))}; "
+                f"cast the arrays to {numpy.result_type(*dts)} (NumPy's result dtype) or use a policy that may "
+                "run NumPy")
+    return "MXNet cannot run it exactly (MXNet's kernel does not take these arguments or this dtype)"
 
 
 def _load_rules(text: str) -> dict:
