@@ -24,6 +24,7 @@ from .statistics import count_copy as _count_copy
 _ndarray = numpy.ndarray
 _generic = numpy.generic
 _tape_state = _tape.state
+_scope = _policy.scope
 # tests set IMPERDL_CHECK_META=1: every meta rule is checked against what MXNet reports
 CHECK_META = os.environ.get("IMPERDL_CHECK_META") == "1"
 
@@ -68,7 +69,7 @@ class Primitive:
         return ufunc_attribute(self, attr)
 
     def __call__(self, *args, **kwargs):
-        pol = _policy.current
+        pol = _scope.policy or _policy.current  # this thread's with block, else the global one
         if kwargs:
             if "out" in kwargs:
                 return _call_with_out(self, args, kwargs)
@@ -90,7 +91,7 @@ class Primitive:
         if code == 1:
             res = _run_mxnet(self, key, args, kwargs, pol)
         else:
-            if code == 2 and _fallback.mode is not None:
+            if code == 2 and _fallback.now() is not None:
                 _fallback.notify(self, key, "no MXNet implementation accepts this call")
             res = _run_numpy(self, args, kwargs)
         self.counts[code] += 1
@@ -347,7 +348,7 @@ def _mxnet_failed(prim, exc, key, args, kwargs, pol):
     reason = f"MXNet failed: {_first_line(exc)}"
     pol.learn_failure(prim, key, reason)
     prim.counts[2] += 1
-    if _fallback.mode is not None:
+    if _fallback.now() is not None:
         _fallback.notify(prim, key, reason)
     if _tape_state.stack:
         _tape.record(prim, args, kwargs, res)
@@ -424,7 +425,7 @@ def setitem(arr: Array, key, value) -> None:
     if arr._view is None and arr._data[1] is not None:
         args = (arr, key, value)
         k = signature(args, {})
-        pol = _policy.current
+        pol = _scope.policy or _policy.current  # this thread's with block, else the global one
         if pol.located and k is not None:
             k = (k, _where(args))
         cache = pol.caches.setdefault(prim, {})
