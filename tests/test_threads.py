@@ -67,6 +67,12 @@ def _run(name):
     return {k: v.asnumpy() for k, v in g.items()}
 
 
+def _counted() -> dict:
+    s = imperdl.statistics()
+    return {**s["total"], **{f"copies {k}": v["count"] for k, v in s["copies"].items()},
+            **{f"shared {k}": v["count"] for k, v in s["shared"].items()}}
+
+
 def _in_threads(targets):
     """Run each target in its own thread, all released together; return the exceptions they raised."""
     errors: list = []
@@ -100,8 +106,14 @@ def _in_threads(targets):
                                    ("cnn/prefer_mxnet", "mlp/prefer_mxnet", "cnn/only_numpy")])
 def test_concurrent_gradients_equal_the_single_thread_ones(names):
     alone = {n: _run(n) for n in names}
+    counts = {}  # what one more run of each job counts (every decision is cached by now)
+    for n in names:
+        imperdl.reset_statistics()
+        _run(n)
+        counts[n] = _counted()
     global_before = imperdl.get_global_policy()
     mismatches: list = []
+    imperdl.reset_statistics()
 
     def job(name):
         def run():
@@ -115,6 +127,10 @@ def test_concurrent_gradients_equal_the_single_thread_ones(names):
     errors = _in_threads([job(n) for n in names])
     assert errors == []
     assert mismatches == []
+    # no count is lost when threads count at once
+    keys = {k for n in names for k in counts[n]}
+    want = {k: ITERATIONS * sum(counts[n].get(k, 0) for n in names) for k in keys}
+    assert _counted() == {k: v for k, v in want.items() if v or k in ("numpy", "mxnet", "fallback")}
     assert imperdl.get_global_policy() is global_before, "a thread's with block leaked into the global policy"
 
 
@@ -175,3 +191,20 @@ def test_fallback_mode_block_stays_in_its_thread():
     assert _in_threads([a, b]) == []
     assert seen == {"a": "raise", "b": "ignore"}
     assert imperdl.get_fallback_mode() == "ignore"
+
+
+def test_mxnet_numpy_shapes_hold_in_every_thread():
+    """MXNet turns its NumPy shape semantics on per thread: 0-d and zero-size arrays must work in any thread."""
+    out = {}
+
+    def run():
+        with imperdl.OnlyMXNetPolicy():
+            out["neg"] = -np.array(3.0)
+            out["exp"] = np.exp(np.ones((0, 3)))
+            out["reshape"] = np.reshape(np.ones((2, 0)), (0, 5))
+
+    assert _in_threads([run]) == []
+    assert out["neg"].shape == () and float(out["neg"]) == -3.0
+    assert out["exp"].shape == (0, 3)
+    assert out["reshape"].shape == (0, 5)
+    assert all("mxnet" in v.backends for v in out.values())

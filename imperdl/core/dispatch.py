@@ -9,6 +9,7 @@ otherwise the call falls back and the policy remembers that signature.
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy
 
@@ -24,7 +25,44 @@ from .statistics import count_copy as _count_copy
 _ndarray = numpy.ndarray
 _generic = numpy.generic
 _tape_state = _tape.state
-_scope = _policy.scope
+_policy_block = _policy.blocks.inner
+
+
+class _MXNetSection:
+    """``with mxnet_section:`` around imperdl's MXNet work, for threads.
+
+    - One thread at a time: MXNet's NaiveEngine runs each operation in the calling thread but shares state between
+      threads without synchronisation (its completion flag, the temporary-space resources). Python holds most of a
+      small MXNet call's time anyway; uncontended, the section costs ~0.1 us against the ~10 us of an MXNet call.
+    - MXNet's NumPy shape semantics (0-d and zero-size arrays) are per thread in MXNet 1.9: ``npx.set_np`` at load
+      turned them on for the loading thread only, and in another thread ``()`` and ``0`` would mean "unknown"
+      (operations on 0-d arrays fail, a reshape's 0 copies a dimension). Each thread turns them on at its first
+      section.
+    """
+
+    __slots__ = ("_lock", "_thread")
+
+    class _Thread(threading.local):
+        np_shape = False
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._thread = self._Thread()
+
+    def __enter__(self):
+        self._lock.acquire()
+        t = self._thread
+        if not t.np_shape:
+            _mxb._mx.util.set_np_shape(True)
+            t.np_shape = True
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
+        return False
+
+
+mxnet_section = _MXNetSection()
 # tests set IMPERDL_CHECK_META=1: every meta rule is checked against what MXNet reports
 CHECK_META = os.environ.get("IMPERDL_CHECK_META") == "1"
 
@@ -69,7 +107,7 @@ class Primitive:
         return ufunc_attribute(self, attr)
 
     def __call__(self, *args, **kwargs):
-        pol = _scope.policy or _policy.current  # this thread's with block, else the global one
+        pol = _policy_block.get() or _policy.current  # this thread's with block, else the global one
         if kwargs:
             if "out" in kwargs:
                 return _call_with_out(self, args, kwargs)
@@ -163,18 +201,19 @@ def _where(args) -> int:
 def _run_mxnet(prim, key, args, kwargs, pol):
     ctx = _context._current or _context.current_context()
     try:
-        if kwargs:
-            margs = [_mx_arg(a, ctx) for a in args]
-            mkw = {k: _mx_arg(v, ctx) for k, v in kwargs.items()}
-            if prim.mx_rewrites is not None:
-                _unshare(prim.mx_rewrites, args, kwargs, margs, mkw)
-            out = prim.impls[1](*margs, **mkw)
-        elif prim.mx_rewrites is None:
-            out = prim.impls[1](*[_mx_arg(a, ctx) for a in args])
-        else:
-            margs = [_mx_arg(a, ctx) for a in args]
-            _unshare(prim.mx_rewrites, args, kwargs, margs, {})
-            out = prim.impls[1](*margs)
+        with mxnet_section:
+            if kwargs:
+                margs = [_mx_arg(a, ctx) for a in args]
+                mkw = {k: _mx_arg(v, ctx) for k, v in kwargs.items()}
+                if prim.mx_rewrites is not None:
+                    _unshare(prim.mx_rewrites, args, kwargs, margs, mkw)
+                out = prim.impls[1](*margs, **mkw)
+            elif prim.mx_rewrites is None:
+                out = prim.impls[1](*[_mx_arg(a, ctx) for a in args])
+            else:
+                margs = [_mx_arg(a, ctx) for a in args]
+                _unshare(prim.mx_rewrites, args, kwargs, margs, {})
+                out = prim.impls[1](*margs)
     except Exception as exc:
         return _mxnet_failed(prim, exc, key, args, kwargs, pol)
     if type(out) is _mxb.ndarray:
@@ -425,7 +464,7 @@ def setitem(arr: Array, key, value) -> None:
     if arr._view is None and arr._data[1] is not None:
         args = (arr, key, value)
         k = signature(args, {})
-        pol = _scope.policy or _policy.current  # this thread's with block, else the global one
+        pol = _policy_block.get() or _policy.current  # this thread's with block, else the global one
         if pol.located and k is not None:
             k = (k, _where(args))
         cache = pol.caches.setdefault(prim, {})
@@ -437,8 +476,9 @@ def setitem(arr: Array, key, value) -> None:
         if code == 1:
             ctx = arr._ctx
             try:
-                mk, mv = _mx_arg(key, ctx), _mx_arg(value, ctx)
-                arr._write(lambda x: prim.impls[1](x, mk, mv), 1)
+                with mxnet_section:
+                    mk, mv = _mx_arg(key, ctx), _mx_arg(value, ctx)
+                    arr._write(lambda x: prim.impls[1](x, mk, mv), 1)
                 prim.counts[1] += 1
                 return
             except Exception as exc:

@@ -7,9 +7,9 @@ Modes: ``'ignore'`` (default), ``'log'`` (INFO on the ``imperdl.dispatch`` logge
 from __future__ import annotations
 
 import logging
-import threading
 import warnings
 
+from .scope import Blocks
 from .signature import format_key
 
 MODES = ("ignore", "log", "warn", "raise")
@@ -18,18 +18,13 @@ _log = logging.getLogger("imperdl.dispatch")
 mode: str | None = None  # the process-wide mode; None means 'ignore'
 
 
-class _Scope(threading.local):
-    def __init__(self):
-        self.modes: list = []  # this thread's with-block modes, innermost last (None: 'ignore')
-
-
-_scope = _Scope()
+_blocks = Blocks("fallback_mode")  # this thread's with-block modes (none: the process-wide mode holds)
 
 
 def now() -> str | None:
     """The mode in force in this thread (None: 'ignore'). Read only when a call falls back."""
-    modes = _scope.modes
-    return modes[-1] if modes else mode
+    m = _blocks.inner.get()
+    return mode if m is None else (None if m == "ignore" else m)
 
 
 class FallbackWarning(UserWarning):
@@ -63,11 +58,11 @@ class fallback_mode:
         self.new = new
 
     def __enter__(self):
-        _scope.modes.append(None if self.new == "ignore" else self.new)
+        _blocks.push(self.new)
         return self
 
     def __exit__(self, *exc):
-        _scope.modes.pop()
+        _blocks.pop()
         return False
 
 

@@ -32,7 +32,7 @@ from . import mxnet_autograd as MA
 from . import tape as _tape
 from .array import Array
 from .backends import mxnet_backend as _mxb
-from .dispatch import Primitive
+from .dispatch import Primitive, mxnet_section
 from .tape import NoGradientError
 
 LOSS_HEADS = frozenset(
@@ -227,7 +227,8 @@ class Function(Primitive):
         else:
             self.cache_hits += 1
         try:
-            return self._run(bound, arrays, ctx)
+            with mxnet_section:
+                return self._run(bound, arrays, ctx)
         except _mxb._mx.base.MXNetError as exc:
             # a CachedOp that failed once can fail every later call: forget it; say what failed in plain words
             self._cache.pop(key, None)
@@ -348,6 +349,10 @@ class Function(Primitive):
     def _grads(self, graph, g) -> dict:
         if graph.g is g and graph.grads is not None:
             return graph.grads
+        with mxnet_section:
+            return self._grads_locked(graph, g)
+
+    def _grads_locked(self, graph, g) -> dict:
         mx = _mxb._mx
         gs = list(g) if type(g) in (tuple, list) else [g]
         loss = set(self.loss_outputs)

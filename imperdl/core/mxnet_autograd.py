@@ -16,7 +16,7 @@ import threading
 from .. import context as _context
 from .array import Array
 from .backends import mxnet_backend as _mxb
-from .dispatch import Primitive
+from .dispatch import Primitive, mxnet_section
 from .registry import REGISTRY
 from .tape import state as _tape_state
 
@@ -108,12 +108,13 @@ def input_grads(graph: Graph, g, head_grads=None) -> dict:
     if graph.g is g and graph.grads is not None:
         return graph.grads
     mx = _mxb._mx
-    if head_grads is None:
-        gs = g if type(g) in (tuple, list) else (g,)
-        head_grads = [_like(x._get(1) if type(x) is Array else x, h) for x, h in zip(gs, graph.heads)]
     ctx = _context._current or _context.current_context()
-    outs = mx.autograd.grad(graph.heads, graph.variables, head_grads=head_grads, retain_graph=True,
-                            train_mode=graph.train)
+    with mxnet_section:
+        if head_grads is None:
+            gs = g if type(g) in (tuple, list) else (g,)
+            head_grads = [_like(x._get(1) if type(x) is Array else x, h) for x, h in zip(gs, graph.heads)]
+        outs = mx.autograd.grad(graph.heads, graph.variables, head_grads=head_grads, retain_graph=True,
+                                train_mode=graph.train)
     graph.grads = {p: Array(o.as_np_ndarray(), 1, ctx) for p, o in zip(graph.positions, outs)}
     graph.g = g
     return graph.grads

@@ -9,19 +9,19 @@ MXNet's CPU wheel loses to NumPy on small and elementwise work, and ``PreferMXNe
 resolved at the first call (so importing imperdl does not load MXNet) and again whenever the context changes.
 
 Scope: ``set_global_policy`` is process-wide (``current``); a ``with policy:`` block holds for its own thread only
-(``scope.policy``, thread-local, like NumPy's errstate), so two threads can run under different policies at once.
-Dispatch reads ``scope.policy or current``: one thread-local read more than a plain global.
+(``blocks``, see ``scope``), so two threads can run under different policies at once. Dispatch reads
+``blocks.inner.get() or current``.
 """
 from __future__ import annotations
 
 import functools
 import json
 import os
-import threading
 import weakref
 from importlib import resources
 
 from .backends import mxnet_backend as _mxb
+from .scope import Blocks
 from .signature import format_key
 
 
@@ -66,14 +66,11 @@ class Policy:
 
     # -- scoping (this thread only; see the module docstring)
     def __enter__(self):
-        s = scope
-        s.saved.append(s.policy)
-        s.policy = self
+        blocks.push(self)
         return self
 
     def __exit__(self, *exc):
-        s = scope
-        s.policy = s.saved.pop()
+        blocks.pop()
         return False
 
     def __repr__(self):
@@ -243,20 +240,11 @@ class _DefaultPending(Policy):
 _BY_NAME = {"prefer_mxnet": PreferMXNetPolicy, "only_numpy": OnlyNumPyPolicy, "only_mxnet": OnlyMXNetPolicy,
             "blacklist": BlacklistPolicy, "auto_blacklist": AutoBlacklistPolicy}
 
-class _Scope(threading.local):
-    """This thread's ``with policy:`` blocks: the innermost one (None: none, the process-wide policy holds)."""
-
-    policy: Policy | None = None
-
-    def __init__(self):
-        self.saved: list = []
-
-
 _PENDING = _DefaultPending()
 _explicit: Policy | None = None  # what set_global_policy chose; None: the default of the current context
 _defaults: dict = {}  # device type -> that type's default policy object (kept: its decisions stay cached)
 current: Policy = _PENDING  # the process-wide policy (set_global_policy, else the default of the context)
-scope = _Scope()
+blocks = Blocks("policy")  # this thread's with-policy blocks (none: the process-wide policy holds)
 _by_context = weakref.WeakSet()  # policies whose decisions depend on the device type (cleared when it changes)
 
 
@@ -322,7 +310,7 @@ def set_global_policy(p) -> Policy:
 def get_global_policy() -> Policy:
     """The policy calls use now in this thread (its innermost ``with policy:`` block, else the global one, else
     the default)."""
-    pol = scope.policy or current
+    pol = blocks.inner.get() or current
     if pol is _PENDING:
         return _default_now()
     return pol
