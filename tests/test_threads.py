@@ -68,9 +68,8 @@ def _run(name):
 
 
 def _counted() -> dict:
-    s = imperdl.statistics()
-    return {**s["total"], **{f"copies {k}": v["count"] for k, v in s["copies"].items()},
-            **{f"shared {k}": v["count"] for k, v in s["shared"].items()}}
+    """Calls by backend (transfers are left out: the shared input moves once, whichever thread reads it first)."""
+    return imperdl.statistics()["total"]
 
 
 def _in_threads(targets):
@@ -104,8 +103,10 @@ def _in_threads(targets):
 
 @pytest.mark.parametrize("names", [("mlp/prefer_mxnet", "cnn/only_numpy", "function/default"),
                                    ("cnn/prefer_mxnet", "mlp/prefer_mxnet", "cnn/only_numpy")])
-def test_concurrent_gradients_equal_the_single_thread_ones(names):
+def test_concurrent_gradients_equal_the_single_thread_ones(names, monkeypatch, mxnet_array):
     alone = {n: _run(n) for n in names}
+    # the threads share one input that lives only on MXNet at first: they race to read it on either side
+    monkeypatch.setattr(sys.modules[__name__], "X_IMG", mxnet_array(X_IMG))
     counts = {}  # what one more run of each job counts (every decision is cached by now)
     for n in names:
         imperdl.reset_statistics()
@@ -128,9 +129,7 @@ def test_concurrent_gradients_equal_the_single_thread_ones(names):
     assert errors == []
     assert mismatches == []
     # no count is lost when threads count at once
-    keys = {k for n in names for k in counts[n]}
-    want = {k: ITERATIONS * sum(counts[n].get(k, 0) for n in names) for k in keys}
-    assert _counted() == {k: v for k, v in want.items() if v or k in ("numpy", "mxnet", "fallback")}
+    assert _counted() == {k: ITERATIONS * sum(counts[n][k] for n in names) for k in ("numpy", "mxnet", "fallback")}
     assert imperdl.get_global_policy() is global_before, "a thread's with block leaked into the global policy"
 
 
