@@ -45,6 +45,17 @@ PARAM_SUFFIXES = ("_weight", "_bias", "_gamma", "_beta")
 _CXX_TEXT = re.compile(r"\[\d\d:\d\d:\d\d\] \S+:\d+: |Check failed: [^:]*: ?|MXNetError: ?")
 
 
+def _mxnet_reason(exc) -> str:
+    """MXNet's own words for a failure, without its traceback and C++ decorations."""
+    for line in str(exc).splitlines():
+        line = line.strip()
+        if line and not line.startswith(("Traceback", "File ", "[bt]", "Stack trace")):
+            text = _CXX_TEXT.sub("", line).strip()
+            if text:
+                return text[:300]
+    return "no reason given"
+
+
 def _true(attrs: dict, key: str, default: bool) -> bool:
     v = attrs.get(key)
     return default if v is None else str(v).lower() in ("true", "1")
@@ -75,7 +86,7 @@ class _Bound:
         self.dtype = dtype  # the dtype the symbol computes in
 
 
-def compute_dtypes(dtypes) -> tuple:
+def _compute_dtypes(dtypes) -> tuple:
     """(dtype the symbol computes in, dtype its outputs are returned in) for these input dtypes (module doc)."""
     dt = numpy.result_type(*dtypes) if dtypes else numpy.dtype("float32")
     if dt.kind == "c":
@@ -232,10 +243,10 @@ class Function(Primitive):
         except _mxb._mx.base.MXNetError as exc:
             # a CachedOp that failed once can fail every later call: forget it; say what failed in plain words
             self._cache.pop(key, None)
-            from .dispatch import _first_line, describe_args
+            from .dispatch import describe_args
 
             raise RuntimeError(f"Function {self.name!r}({describe_args((), arrays)}): MXNet could not run the "
-                               f"symbol: {_CXX_TEXT.sub('', _first_line(exc))}") from None
+                               f"symbol: {_mxnet_reason(exc)}") from None
 
     def _bind(self, key, arrays: dict, ctx) -> _Bound:
         """Check the call against the symbol, then create (and cache) its operator."""
@@ -262,7 +273,7 @@ class Function(Primitive):
                 raise ValueError(f"Function {self.name!r}: argument {n} has shape {tuple(a.shape)}, expected "
                                  f"{tuple(want)} for inputs {shapes}")
         try:
-            dtype, out_dtype = compute_dtypes([a.dtype for n, a in arrays.items() if n not in self.label_names])
+            dtype, out_dtype = _compute_dtypes([a.dtype for n, a in arrays.items() if n not in self.label_names])
         except TypeError as exc:
             raise TypeError(f"Function {self.name!r}: {exc}") from None
         if self.input_shapes is None:

@@ -121,7 +121,7 @@ class OnlyMXNetPolicy(Policy):
         )
 
     def learn_failure(self, prim, key, reason: str) -> None:
-        raise MXNetUnsupportedError(f"imperdl.numpy.{prim.name}({format_key(key)}) under OnlyMXNetPolicy: {reason}")
+        raise MXNetUnsupportedError(f"{prim.space}.{prim.name}({format_key(key)}) under OnlyMXNetPolicy: {reason}")
 
 
 def _declined(args, kwargs) -> str:
