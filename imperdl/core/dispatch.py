@@ -119,8 +119,8 @@ class Primitive:
         else:
             key = _fast_signature(args)
         cache = pol.caches.get(self)
-        if cache is None:
-            cache = pol.caches[self] = {}
+        if cache is None:  # (setdefault: a thread creating it at the same time keeps the other's decisions)
+            cache = pol.caches.setdefault(self, {})
         code = cache.get(key) if key is not None else None
         if code is None:
             code = pol.decide(self, key, args, kwargs)
