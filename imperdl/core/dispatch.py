@@ -127,12 +127,12 @@ class Primitive:
             if key is not None:
                 cache[key] = code
         if code == 1:
-            res = _run_mxnet(self, key, args, kwargs, pol)
+            res = _run_mxnet(self, key, args, kwargs, pol)  # (counts the call: on MXNet, or as a fallback)
         else:
             if code == 2 and _fallback.now() is not None:
                 _fallback.notify(self, key, "no MXNet implementation accepts this call")
             res = _run_numpy(self, args, kwargs)
-        self.counts[code] += 1
+            self.counts[code] += 1
         if self.view is not None and args and type(args[0]) is Array and res is not args[0] \
                 and self.view(*args, **kwargs):
             if type(res) is Array:
@@ -216,6 +216,7 @@ def _run_mxnet(prim, key, args, kwargs, pol):
                 out = prim.impls[1](*margs)
     except Exception as exc:
         return _mxnet_failed(prim, exc, key, args, kwargs, pol)
+    prim.counts[1] += 1
     if type(out) is _mxb.ndarray:
         meta = prim.meta(*args, **kwargs) if prim.meta is not None else None
         if meta is None:
