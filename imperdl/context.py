@@ -1,6 +1,8 @@
 """Devices. A Context names where MXNet-side data lives; NumPy data is always on the host.
 
-The current context is process-global (like MinPy's) and restored exactly by ``with`` blocks.
+The current context is process-global (like MinPy's) and restored exactly by ``with`` blocks. Unlike a
+``with policy:`` block, a ``with ctx:`` block changes it for every thread: the default policy and the cost-aware
+decisions follow the device type process-wide, so per-thread devices would need per-thread policies too.
 """
 from __future__ import annotations
 

@@ -211,3 +211,13 @@ def test_float32_symbol_under_a_float64_loss():
     gw = grad(lambda w: np.sum(fn(x=x, fc_weight=w, fc_bias=b)) / onp.float64(4.0))(w)
     assert gw.dtype == onp.float32
     onp.testing.assert_allclose(gw.asnumpy(), onp.tile(x.sum(0) / 4, (3, 1)), rtol=1e-5)
+
+
+def test_a_failed_mxnet_run_says_why_and_does_not_poison_the_function(no_mxnet_text):
+    """MXNet fails at run time (a Cholesky factor of a matrix that is not positive definite): the error says so in
+    words, and the next call, with a valid matrix, works (a CachedOp that failed once is not reused)."""
+    f = Function(sym.linalg.potrf(sym.Variable("A")), {"A": (3, 3)})
+    with pytest.raises(RuntimeError, match="positive definite") as info:
+        f(A=-onp.eye(3))
+    no_mxnet_text(str(info.value))
+    onp.testing.assert_allclose(f(A=4 * onp.eye(3)).asnumpy(), 2 * onp.eye(3))

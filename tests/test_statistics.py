@@ -85,3 +85,11 @@ def test_print_statistics(mx_sinc, fake_mxnet, capsys):
     line = next(ln for ln in out.splitlines() if ln.startswith("sinc"))
     assert line.split()[1:] == ["1", "0", "0"]  # mxnet, numpy, fallback
     assert "cosh" in out and "numpy->mxnet" in out
+
+
+def test_a_call_mxnet_fails_on_counts_once_as_a_fallback(mx_sinc, count):
+    imperdl.set_global_policy("prefer_mxnet")
+    mx_sinc.fail_ndim = 2
+    np.sinc(np.array([[0.25, 0.5], [1.0, 2.0]]))
+    assert mx_sinc.calls == [2]  # MXNet was tried, raised, and NumPy gave the result
+    assert (count("sinc", "mxnet"), count("sinc", "fallback")) == (0, 1)

@@ -32,8 +32,12 @@ def _relu_vjp(pos, g, ans, args, kwargs):
 
 
 def _sigmoid_np(x):
+    # floats keep their dtype; integers and bools take the float dtype numpy.exp gives them (int8 -> float16,
+    # int32 -> float64), never their own (a sigmoid truncated to an integer is a silent wrong answer)
+    dt = x.dtype if x.dtype.kind == "f" else numpy.result_type(x.dtype, numpy.float16)
+    x = x.astype(dt, copy=False)
     with numpy.errstate(over="ignore"):
-        return numpy.exp(-numpy.logaddexp(0, -x)).astype(x.dtype, copy=False)  # exp(-softplus(-x)): stable
+        return numpy.exp(-numpy.logaddexp(0, -x)).astype(dt, copy=False)  # exp(-softplus(-x)): stable
 
 
 def _sigmoid_mx(x):
@@ -57,12 +61,14 @@ _sigmoid.vjp = _sigmoid_vjp
 
 
 def relu(x) -> Array:
-    """``max(x, 0)`` elementwise, as one primitive (gradient 0 at 0)."""
+    """``max(x, 0)`` elementwise, as one primitive (gradient 0 at 0), in x's dtype (integers stay integers)."""
     return _relu(x)
 
 
 def sigmoid(x) -> Array:
-    """The logistic function ``1 / (1 + exp(-x))``, stable for large ``|x|``, as one primitive."""
+    """The logistic function ``1 / (1 + exp(-x))``, stable for large ``|x|``, as one primitive.
+
+    Floats keep their dtype; integer and bool inputs give the float dtype ``numpy.exp`` gives them."""
     return _sigmoid(x)
 
 

@@ -44,8 +44,6 @@ def _check_conv(x, w, b, stride, pad) -> None:
         fail("stride must be >= 1 and pad >= 0")
     if x.shape[2] + 2 * pad[0] < w.shape[2] or x.shape[3] + 2 * pad[1] < w.shape[3]:
         fail("the padded input is smaller than the filter")
-    if numpy.dtype(x.dtype) != numpy.dtype(w.dtype) or (b is not None and numpy.dtype(b.dtype) != numpy.dtype(x.dtype)):
-        fail("x, w and b must have the same dtype")
 
 
 def _check_pool(op, x, ph, pw, stride) -> None:
@@ -92,12 +90,28 @@ def _float_arrays(*arrays) -> bool:
     return all(a is None or getattr(a, "dtype", None) in _FLOATS for a in arrays)
 
 
+def _conv_takes(x, w, b, stride, pad) -> bool:
+    """MXNet's convolution wants one float32/float64 dtype: it takes every call whose NumPy result dtype is one
+    of those (float16 with float32, int32 with float64 ...), the arguments cast to it inside the recorded call
+    (so each input's MXNet gradient comes back in its own dtype). Cached per signature like every predicate."""
+    arrays = (x, w) if b is None else (x, w, b)
+    try:
+        return numpy.result_type(*[a.dtype for a in arrays]) in _FLOATS
+    except (AttributeError, TypeError):
+        return False
+
+
 def _conv2d_mx(x, w, b, stride, pad):
     _check_conv(x, w, b, stride, pad)
     npx = _mxb._mx.npx
     f, _, hh, ww = w.shape
+    dt = None  # the rare mixed call: promote as NumPy does, inside the record
+    if w.dtype != x.dtype or (b is not None and b.dtype != x.dtype):
+        dt = numpy.result_type(x.dtype, w.dtype, *(() if b is None else (b.dtype,)))
 
     def run(x, w, b=None):
+        if dt is not None:
+            x, w, b = (None if a is None else a.astype(dt, copy=False) for a in (x, w, b))
         return npx.convolution(x, w, b, kernel=(hh, ww), stride=stride, pad=pad, num_filter=f, no_bias=b is None)
 
     return MA.run_recorded(run, (x, w, b))
@@ -117,7 +131,7 @@ def _pool_mx(kind, check_name):
 
 
 _conv2d.impls[1] = _conv2d_mx
-_conv2d.preds[1] = lambda x, w, b, stride, pad: _float_arrays(x, w, b)
+_conv2d.preds[1] = _conv_takes
 _max_pool.impls[1] = _pool_mx("max", "max_pool2d")
 _max_pool.preds[1] = lambda x, *rest: _float_arrays(x)
 _avg_pool.impls[1] = _pool_mx("avg", "avg_pool2d")
@@ -200,19 +214,22 @@ def conv2d(x, w, b=None, stride=1, pad=0) -> Array:
     """2-D convolution (cross-correlation, as in deep learning) of ``x`` (N, C, H, W) with filters ``w``
     (F, C, HH, WW), plus bias ``b`` (F,); zero padding ``pad`` and ``stride`` are ints or (h, w) pairs.
 
-    The output is ``(N, F, 1 + (H + 2*ph - HH) // sh, 1 + (W + 2*pw - WW) // sw)``.
+    The output is ``(N, F, 1 + (H + 2*ph - HH) // sh, 1 + (W + 2*pw - WW) // sw)``, in NumPy's result dtype
+    of x, w and b (``numpy.result_type``: float32 x with float64 w gives float64; integers stay integers), on
+    every backend; each input's gradient has that input's dtype.
     """
     return _conv2d(x, w, b, _pair(stride, "stride", "conv2d"), _pair(pad, "pad", "conv2d"))
 
 
 def max_pool2d(x, pool_height: int = 2, pool_width: int = 2, stride=2) -> Array:
     """Max pooling of ``x`` (N, C, H, W) over ``pool_height`` x ``pool_width`` windows, no padding; the output
-    is (N, C, 1 + (H - pool_height) // sh, 1 + (W - pool_width) // sw)."""
+    is (N, C, 1 + (H - pool_height) // sh, 1 + (W - pool_width) // sw), in x's dtype."""
     return _max_pool(x, int(pool_height), int(pool_width), _pair(stride, "stride", "max_pool2d"))
 
 
 def avg_pool2d(x, pool_height: int = 2, pool_width: int = 2, stride=2) -> Array:
-    """Average pooling, shaped as ``max_pool2d``."""
+    """Average pooling, shaped as ``max_pool2d``. Floats keep their dtype; integer and bool inputs average to
+    float64 (as ``numpy.mean`` does)."""
     return _avg_pool(x, int(pool_height), int(pool_width), _pair(stride, "stride", "avg_pool2d"))
 
 

@@ -9,6 +9,7 @@ otherwise the call falls back and the policy remembers that signature.
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy
 
@@ -24,6 +25,10 @@ from .statistics import count_copy as _count_copy
 _ndarray = numpy.ndarray
 _generic = numpy.generic
 _tape_state = _tape.state
+_policy_block = _policy.blocks.inner
+
+
+mxnet_section = _mxb.section  # (lock + NumPy shape semantics; see mxnet_backend)
 # tests set IMPERDL_CHECK_META=1: every meta rule is checked against what MXNet reports
 CHECK_META = os.environ.get("IMPERDL_CHECK_META") == "1"
 
@@ -68,7 +73,7 @@ class Primitive:
         return ufunc_attribute(self, attr)
 
     def __call__(self, *args, **kwargs):
-        pol = _policy.current
+        pol = _policy_block.get() or _policy.current  # this thread's with block, else the global one
         if kwargs:
             if "out" in kwargs:
                 return _call_with_out(self, args, kwargs)
@@ -80,20 +85,20 @@ class Primitive:
         else:
             key = _fast_signature(args)
         cache = pol.caches.get(self)
-        if cache is None:
-            cache = pol.caches[self] = {}
+        if cache is None:  # (setdefault: a thread creating it at the same time keeps the other's decisions)
+            cache = pol.caches.setdefault(self, {})
         code = cache.get(key) if key is not None else None
         if code is None:
             code = pol.decide(self, key, args, kwargs)
             if key is not None:
                 cache[key] = code
         if code == 1:
-            res = _run_mxnet(self, key, args, kwargs, pol)
+            res = _run_mxnet(self, key, args, kwargs, pol)  # (counts the call: on MXNet, or as a fallback)
         else:
-            if code == 2 and _fallback.mode is not None:
+            if code == 2 and _fallback.now() is not None:
                 _fallback.notify(self, key, "no MXNet implementation accepts this call")
             res = _run_numpy(self, args, kwargs)
-        self.counts[code] += 1
+            self.counts[code] += 1
         if self.view is not None and args and type(args[0]) is Array and res is not args[0] \
                 and self.view(*args, **kwargs):
             if type(res) is Array:
@@ -160,32 +165,24 @@ def _where(args) -> int:
 
 
 def _run_mxnet(prim, key, args, kwargs, pol):
-    # MXNet's NumPy shape semantics for this call only: the user's own MXNet code keeps its own state
-    prev = _mxb.np_shape_on()
-    try:
-        return _run_mxnet_in(prim, key, args, kwargs, pol)
-    finally:
-        if not prev:
-            _mxb.np_shape_restore(0)
-
-
-def _run_mxnet_in(prim, key, args, kwargs, pol):
     ctx = _context._current or _context.current_context()
     try:
-        if kwargs:
-            margs = [_mx_arg(a, ctx) for a in args]
-            mkw = {k: _mx_arg(v, ctx) for k, v in kwargs.items()}
-            if prim.mx_rewrites is not None:
-                _unshare(prim.mx_rewrites, args, kwargs, margs, mkw)
-            out = prim.impls[1](*margs, **mkw)
-        elif prim.mx_rewrites is None:
-            out = prim.impls[1](*[_mx_arg(a, ctx) for a in args])
-        else:
-            margs = [_mx_arg(a, ctx) for a in args]
-            _unshare(prim.mx_rewrites, args, kwargs, margs, {})
-            out = prim.impls[1](*margs)
+        with mxnet_section:
+            if kwargs:
+                margs = [_mx_arg(a, ctx) for a in args]
+                mkw = {k: _mx_arg(v, ctx) for k, v in kwargs.items()}
+                if prim.mx_rewrites is not None:
+                    _unshare(prim.mx_rewrites, args, kwargs, margs, mkw)
+                out = prim.impls[1](*margs, **mkw)
+            elif prim.mx_rewrites is None:
+                out = prim.impls[1](*[_mx_arg(a, ctx) for a in args])
+            else:
+                margs = [_mx_arg(a, ctx) for a in args]
+                _unshare(prim.mx_rewrites, args, kwargs, margs, {})
+                out = prim.impls[1](*margs)
     except Exception as exc:
         return _mxnet_failed(prim, exc, key, args, kwargs, pol)
+    prim.counts[1] += 1
     if type(out) is _mxb.ndarray:
         meta = prim.meta(*args, **kwargs) if prim.meta is not None else None
         if meta is None:
@@ -357,7 +354,7 @@ def _mxnet_failed(prim, exc, key, args, kwargs, pol):
     reason = f"MXNet failed: {_first_line(exc)}"
     pol.learn_failure(prim, key, reason)
     prim.counts[2] += 1
-    if _fallback.mode is not None:
+    if _fallback.now() is not None:
         _fallback.notify(prim, key, reason)
     if _tape_state.stack:
         _tape.record(prim, args, kwargs, res)
@@ -434,7 +431,7 @@ def setitem(arr: Array, key, value) -> None:
     if arr._view is None and arr._data[1] is not None:
         args = (arr, key, value)
         k = signature(args, {})
-        pol = _policy.current
+        pol = _policy_block.get() or _policy.current  # this thread's with block, else the global one
         if pol.located and k is not None:
             k = (k, _where(args))
         cache = pol.caches.setdefault(prim, {})
@@ -445,10 +442,10 @@ def setitem(arr: Array, key, value) -> None:
                 cache[k] = code
         if code == 1:
             ctx = arr._ctx
-            prev = _mxb.np_shape_on()
             try:
-                mk, mv = _mx_arg(key, ctx), _mx_arg(value, ctx)
-                arr._write(lambda x: prim.impls[1](x, mk, mv), 1)
+                with mxnet_section:
+                    mk, mv = _mx_arg(key, ctx), _mx_arg(value, ctx)
+                    arr._write(lambda x: prim.impls[1](x, mk, mv), 1)
                 prim.counts[1] += 1
                 return
             except Exception as exc:
@@ -459,8 +456,6 @@ def setitem(arr: Array, key, value) -> None:
                     raise _decorate(np_exc, prim, (arr, key, value), {}) from None
                 pol.learn_failure(prim, k, f"MXNet failed: {_first_line(exc)}")
                 code = 2
-            finally:
-                _mxb.np_shape_restore(prev)
     nk, nv = _np_arg(key), _np_arg(value)
     try:
         arr._write(lambda x: x.__setitem__(nk, nv), 0)

@@ -11,10 +11,19 @@ Two MXNet behaviours are corrected here, in one place:
   scratch copies.
 - Loss heads (SoftmaxOutput & co) ignore the incoming gradient and emit their loss's gradient. Here that gradient
   is scaled by the incoming one, which must then be uniform (``k * sum(out)`` scales it by ``k``).
+
+Dtypes. MXNet's layers require one dtype for all their inputs and reject a mix with C++ text. The rule here
+(decided once per cached signature, so same-dtype calls pay nothing): the symbol computes in NumPy's result
+dtype of the data, parameter and auxiliary arrays given (``numpy.result_type``; labels follow it and do not take
+part), the others cast to it inside the recorded call, so each input's gradient comes back in its own dtype.
+Integer and bool results compute in float64 (layers are real-valued). float16 computes in float32 (MXNet's CPU
+kernels have no float16 FullyConnected, and BatchNorm wants float32 parameters for float16 data) and the outputs
+are returned as float16. Complex inputs are refused with a TypeError.
 """
 from __future__ import annotations
 
 import json
+import re
 
 import numpy
 
@@ -23,7 +32,7 @@ from . import mxnet_autograd as MA
 from . import tape as _tape
 from .array import Array
 from .backends import mxnet_backend as _mxb
-from .dispatch import Primitive
+from .dispatch import Primitive, mxnet_section
 from .tape import NoGradientError
 
 LOSS_HEADS = frozenset(
@@ -32,6 +41,19 @@ LOSS_HEADS = frozenset(
 )
 # variables MXNet creates for an operator's parameters carry these suffixes; anything else is data
 PARAM_SUFFIXES = ("_weight", "_bias", "_gamma", "_beta")
+# MXNet's C++ decorations (time stamp and source line, "Check failed: <expression>:"), cut from messages
+_CXX_TEXT = re.compile(r"\[\d\d:\d\d:\d\d\] \S+:\d+: |Check failed: [^:]*: ?|MXNetError: ?")
+
+
+def _mxnet_reason(exc) -> str:
+    """MXNet's own words for a failure, without its traceback and C++ decorations."""
+    for line in str(exc).splitlines():
+        line = line.strip()
+        if line and not line.startswith(("Traceback", "File ", "[bt]", "Stack trace")):
+            text = _CXX_TEXT.sub("", line).strip()
+            if text:
+                return text[:300]
+    return "no reason given"
 
 
 def _true(attrs: dict, key: str, default: bool) -> bool:
@@ -58,10 +80,37 @@ class _Bound:
     __slots__ = ("op", "scratch", "labels", "dtype")
 
     def __init__(self, op, scratch, labels, dtype):
-        self.op = op
+        self.op = op  # the CachedOp, or a wrapper casting the inputs to ``dtype`` (and float16 outputs back)
         self.scratch = scratch
         self.labels = labels  # label name -> shape, for calls that give no label (inference)
-        self.dtype = dtype
+        self.dtype = dtype  # the dtype the symbol computes in
+
+
+def _compute_dtypes(dtypes) -> tuple:
+    """(dtype the symbol computes in, dtype its outputs are returned in) for these input dtypes (module doc)."""
+    dt = numpy.result_type(*dtypes) if dtypes else numpy.dtype("float32")
+    if dt.kind == "c":
+        raise TypeError(f"complex inputs ({dt}): MXNet symbols have no complex kernels")
+    if dt.kind != "f":
+        dt = numpy.dtype("float64")
+    return (numpy.dtype("float32") if dt == numpy.float16 else dt), dt
+
+
+def _casting(op, casts: tuple, dtype, out_dtype, nout: int):
+    """``op`` behind casts: inputs at positions ``casts`` to ``dtype``; the first ``nout`` outputs to
+    ``out_dtype`` (None: left as they are). Runs inside MXNet's record, so the casts are differentiated."""
+    def run(*ins):
+        ins = list(ins)
+        for i in casts:
+            ins[i] = ins[i].astype(dtype)
+        outs = op(*ins)
+        if out_dtype is None:
+            return outs
+        if not isinstance(outs, (list, tuple)):
+            return outs.astype(out_dtype)
+        return [o.astype(out_dtype) if k < nout else o for k, o in enumerate(outs)]
+
+    return run
 
 
 class Function(Primitive):
@@ -130,7 +179,7 @@ class Function(Primitive):
             return list(self.input_shapes)
         return [n for n in self.arg_names if n not in self.label_names and not n.endswith(PARAM_SUFFIXES)]
 
-    @_mxb.with_np_shape
+    @_mxb.in_section
     def _infer(self, shapes: dict):
         try:
             return self.symbol.infer_shape_partial(**shapes)
@@ -172,7 +221,7 @@ class Function(Primitive):
         return {"binds": self.bind_count, "hits": self.cache_hits, "entries": len(self._cache)}
 
     # ------------------------------------------------------------------------------------ calling
-    @_mxb.with_np_shape
+    @_mxb.in_section
     def __call__(self, *args, **kwargs):
         if args:
             raise TypeError(f"Function {self.name!r} takes keyword arrays only, e.g. "
@@ -188,7 +237,16 @@ class Function(Primitive):
             bound = self._bind(key, arrays, ctx)
         else:
             self.cache_hits += 1
-        return self._run(bound, arrays, ctx)
+        try:
+            with mxnet_section:
+                return self._run(bound, arrays, ctx)
+        except _mxb._mx.base.MXNetError as exc:
+            # a CachedOp that failed once can fail every later call: forget it; say what failed in plain words
+            self._cache.pop(key, None)
+            from .dispatch import describe_args
+
+            raise RuntimeError(f"Function {self.name!r}({describe_args((), arrays)}): MXNet could not run the "
+                               f"symbol: {_mxnet_reason(exc)}") from None
 
     def _bind(self, key, arrays: dict, ctx) -> _Bound:
         """Check the call against the symbol, then create (and cache) its operator."""
@@ -214,7 +272,10 @@ class Function(Primitive):
             if want and tuple(want) != tuple(a.shape):
                 raise ValueError(f"Function {self.name!r}: argument {n} has shape {tuple(a.shape)}, expected "
                                  f"{tuple(want)} for inputs {shapes}")
-        dtype = arrays[data[0]].dtype if data else numpy.dtype("float32")
+        try:
+            dtype, out_dtype = _compute_dtypes([a.dtype for n, a in arrays.items() if n not in self.label_names])
+        except TypeError as exc:
+            raise TypeError(f"Function {self.name!r}: {exc}") from None
         if self.input_shapes is None:
             self._last_shapes = shapes
         mxctx = ctx.as_mxnet()
@@ -222,12 +283,18 @@ class Function(Primitive):
         scratch = {}
         for n, s in zip(self.aux_names, aux_shapes):
             cur = self.aux_states.get(n)
-            if cur is None or tuple(cur.shape) != tuple(s) or numpy.dtype(cur.dtype) != dtype:
+            if cur is None or tuple(cur.shape) != tuple(s):
                 fill = 1.0 if n.endswith("var") else 0.0
                 self.aux_states[n] = nd.full(tuple(s), fill, ctx=mxctx, dtype=dtype)
+            elif numpy.dtype(cur.dtype) != dtype:  # the statistics carry over to the new dtype
+                self.aux_states[n] = cur.astype(dtype)
             scratch[n] = self.aux_states[n].copy()
         labels = {n: tuple(expected[n]) for n in self.label_names}
-        bound = _Bound(nd.CachedOp(self._run_symbol), scratch, labels, dtype)
+        op = nd.CachedOp(self._run_symbol)
+        casts = tuple(i for i, n in enumerate(self.input_names) if n in arrays and arrays[n].dtype != dtype)
+        if casts or out_dtype != dtype:
+            op = _casting(op, casts, dtype, None if out_dtype == dtype else out_dtype, self._nout)
+        bound = _Bound(op, scratch, labels, dtype)
         self.bind_count += 1
         self._cache[key] = bound
         return bound
@@ -247,7 +314,10 @@ class Function(Primitive):
                 inputs.append(a._get(1).as_nd_ndarray())
             elif n in self.aux_names:
                 # MXNet's backward writes its own moving-statistics update into what it is given: a scratch copy
-                inputs.append(bound.scratch[n] if positions and train else self.aux_states[n])
+                st = self.aux_states[n]
+                if st.dtype != bound.dtype:  # a call in another dtype ran since: carry the statistics over
+                    st = self.aux_states[n] = st.astype(bound.dtype)
+                inputs.append(bound.scratch[n] if positions and train else st)
             else:  # a label not given (inference): zeros of the inferred shape
                 inputs.append(mx.nd.zeros(bound.labels[n], ctx=ctx.as_mxnet(), dtype=bound.dtype))
         graph = None
@@ -287,10 +357,14 @@ class Function(Primitive):
                                   "(MXNet's backward cannot be recorded by an outer tape)")
         return self._grads(graph, g)[pos]
 
-    @_mxb.with_np_shape
+    @_mxb.in_section
     def _grads(self, graph, g) -> dict:
         if graph.g is g and graph.grads is not None:
             return graph.grads
+        with mxnet_section:
+            return self._grads_locked(graph, g)
+
+    def _grads_locked(self, graph, g) -> dict:
         mx = _mxb._mx
         gs = list(g) if type(g) in (tuple, list) else [g]
         loss = set(self.loss_outputs)

@@ -11,10 +11,12 @@ check ``usable`` and otherwise use a rule built from primitives.
 """
 from __future__ import annotations
 
+import threading
+
 from .. import context as _context
 from .array import Array
 from .backends import mxnet_backend as _mxb
-from .dispatch import Primitive
+from .dispatch import Primitive, mxnet_section
 from .registry import REGISTRY
 from .tape import state as _tape_state
 
@@ -106,32 +108,31 @@ def input_grads(graph: Graph, g, head_grads=None) -> dict:
     if graph.g is g and graph.grads is not None:
         return graph.grads
     mx = _mxb._mx
-    if head_grads is None:
-        gs = g if type(g) in (tuple, list) else (g,)
-        prev = _mxb.np_shape_on()
-        try:
-            head_grads = [_like(x._get(1) if type(x) is Array else x, h) for x, h in zip(gs, graph.heads)]
-        finally:
-            _mxb.np_shape_restore(prev)
     ctx = _context._current or _context.current_context()
-    prev = _mxb.np_shape_on()
-    try:
+    with mxnet_section:
+        if head_grads is None:
+            gs = g if type(g) in (tuple, list) else (g,)
+            head_grads = [_like(x._get(1) if type(x) is Array else x, h) for x, h in zip(gs, graph.heads)]
         outs = mx.autograd.grad(graph.heads, graph.variables, head_grads=head_grads, retain_graph=True,
                                 train_mode=graph.train)
-    finally:
-        _mxb.np_shape_restore(prev)
     graph.grads = {p: Array(o.as_np_ndarray(), 1, ctx) for p, o in zip(graph.positions, outs)}
     graph.g = g
     return graph.grads
 
 
+class _Call(threading.local):
+    mask = None  # which positional arguments of the RecordedOp running in this thread are traced
+
+
+_call = _Call()
+
+
 class RecordedOp(Primitive):
     """A primitive of imperdl's own (not a NumPy name) whose MXNet implementation records MXNet's backward when a
-    tape traces an argument. During the call, ``RecordedOp.mask`` says which positional arguments are traced;
-    implementations run their MXNet code through ``run_recorded``."""
+    tape traces an argument. During the call, ``_call.mask`` (per thread: another thread's call must not see it)
+    says which positional arguments are traced; implementations run their MXNet code through ``run_recorded``."""
 
     space = "imperdl.core"
-    mask = None
 
     def __init__(self, name: str, np_impl, doc: str | None = None):
         super().__init__(name, np_impl, doc)
@@ -141,17 +142,18 @@ class RecordedOp(Primitive):
         m = traced_mask(args)
         if m is None:
             return Primitive.__call__(self, *args)
-        RecordedOp.mask = m
+        c = _call
+        prev, c.mask = c.mask, m
         try:
             return Primitive.__call__(self, *args)
         finally:
-            RecordedOp.mask = None
+            c.mask = prev
 
 
 def run_recorded(fn, inputs):
     """``fn(*inputs)`` on MXNet inputs (the leading positional arguments of a RecordedOp), recording MXNet's
     backward for the traced ones."""
-    m = RecordedOp.mask
+    m = _call.mask
     if m is None:
         return fn(*inputs)
     positions = {i: i for i, a in enumerate(inputs) if m[i] and a is not None}

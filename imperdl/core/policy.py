@@ -7,6 +7,10 @@ invalidates another's decisions; learning a failure updates only the failing sig
 The default (no ``set_global_policy``) follows the current context: ``CostAwarePolicy`` on a CPU context, where
 MXNet's CPU wheel loses to NumPy on small and elementwise work, and ``PreferMXNetPolicy`` on a GPU context. It is
 resolved at the first call (so importing imperdl does not load MXNet) and again whenever the context changes.
+
+Scope: ``set_global_policy`` is process-wide (``current``); a ``with policy:`` block holds for its own thread only
+(``blocks``, see ``scope``), so two threads can run under different policies at once. Dispatch reads
+``blocks.inner.get() or current``.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import weakref
 from importlib import resources
 
 from .backends import mxnet_backend as _mxb
+from .scope import Blocks
 from .signature import format_key
 
 
@@ -33,7 +38,6 @@ class Policy:
 
     def __init__(self):
         self.caches: dict = {}  # primitive -> {signature: code}
-        self._saved: list = []
 
     # -- decision
     def decide(self, prim, key, args, kwargs) -> int:
@@ -60,19 +64,13 @@ class Policy:
     def clear_cache(self) -> None:
         self.caches.clear()
 
-    # -- scoping
+    # -- scoping (this thread only; see the module docstring)
     def __enter__(self):
-        global current
-        self._saved.append(current)
-        current = self
+        blocks.push(self)
         return self
 
     def __exit__(self, *exc):
-        global current
-        saved = self._saved.pop()
-        if _explicit is None and (saved is _PENDING or _is_default(saved)):
-            saved = _global  # the default of the context current now (it may have changed inside the block)
-        current = saved
+        blocks.pop()
         return False
 
     def __repr__(self):
@@ -115,15 +113,31 @@ class OnlyMXNetPolicy(Policy):
             return 1
         from .dispatch import describe_args
 
-        why = "it has no MXNet implementation" if prim.impls[1] is None else "MXNet cannot run it exactly"
+        why = "it has no MXNet implementation" if prim.impls[1] is None else _declined(args, kwargs)
         if prim.impls[1] is not None and not _mxb.available():
             why = f"MXNet is not importable ({_mxb.unavailable_reason()})"
         raise MXNetUnsupportedError(
-            f"imperdl.numpy.{prim.name}({describe_args(args, kwargs)}) under OnlyMXNetPolicy: {why}"
+            f"{prim.space}.{prim.name}({describe_args(args, kwargs)}) under OnlyMXNetPolicy: {why}"
         )
 
     def learn_failure(self, prim, key, reason: str) -> None:
-        raise MXNetUnsupportedError(f"imperdl.numpy.{prim.name}({format_key(key)}) under OnlyMXNetPolicy: {reason}")
+        raise MXNetUnsupportedError(f"{prim.space}.{prim.name}({format_key(key)}) under OnlyMXNetPolicy: {reason}")
+
+
+def _declined(args, kwargs) -> str:
+    """Why an MXNet implementation's predicate declined, in the user's terms (dtypes are the usual reason)."""
+    import numpy
+
+    dts = []
+    for a in (*args, *kwargs.values()):
+        dt = getattr(a, "dtype", None)
+        if isinstance(dt, numpy.dtype) and getattr(a, "ndim", 0) and dt not in dts:
+            dts.append(dt)
+    if len(dts) > 1:
+        return (f"MXNet cannot run it exactly: its kernels take one dtype, not a mix of {', '.join(map(str, dts))}; "
+                f"cast the arrays to {numpy.result_type(*dts)} (NumPy's result dtype) or use a policy that may "
+                "run NumPy")
+    return "MXNet cannot run it exactly (MXNet's kernel does not take these arguments or this dtype)"
 
 
 def _load_rules(text: str) -> dict:
@@ -229,8 +243,8 @@ _BY_NAME = {"prefer_mxnet": PreferMXNetPolicy, "only_numpy": OnlyNumPyPolicy, "o
 _PENDING = _DefaultPending()
 _explicit: Policy | None = None  # what set_global_policy chose; None: the default of the current context
 _defaults: dict = {}  # device type -> that type's default policy object (kept: its decisions stay cached)
-_global: Policy = _PENDING
-current: Policy = _global
+current: Policy = _PENDING  # the process-wide policy (set_global_policy, else the default of the context)
+blocks = Blocks("policy")  # this thread's with-policy blocks (none: the process-wide policy holds)
 _by_context = weakref.WeakSet()  # policies whose decisions depend on the device type (cleared when it changes)
 
 
@@ -254,25 +268,20 @@ def _is_default(p) -> bool:
 
 def _default_now() -> Policy:
     """Resolve the default for the current context and install it where the stand-in (or an old default) was."""
-    global _global, current
+    global current
     pol = default_policy()
     if _explicit is None:
-        if current is _global:
-            current = pol
-        _global = pol
+        current = pol
     return pol
 
 
 def _context_changed(ctx) -> None:
     """Called by ``imperdl.context.set_context``: the default follows the device; device-aware caches reset."""
-    global _global, current
+    global current
     for p in list(_by_context):
         p._context_changed(ctx)
-    if _explicit is None and _global is not _PENDING:
-        pol = default_policy(ctx)
-        if current is _global:
-            current = pol
-        _global = pol
+    if _explicit is None and current is not _PENDING:
+        current = default_policy(ctx)
 
 
 def _resolve(p) -> Policy:
@@ -287,22 +296,24 @@ def set_global_policy(p) -> Policy:
     """Make ``p`` (a Policy or 'cost_aware' | 'prefer_mxnet' | 'only_numpy' | 'only_mxnet' | ...) the process-wide
     policy. ``None`` (or a default policy object, as ``get_global_policy()`` returned it) goes back to the
     default, which follows the context."""
-    global _global, current, _explicit
+    global current, _explicit
     if p is None or p is _PENDING:
         _explicit = None
-        _global = current = _PENDING
+        current = _PENDING
         return _default_now()
     pol = _resolve(p)
     _explicit = None if _is_default(pol) else pol
-    _global = current = pol
+    current = pol
     return pol
 
 
 def get_global_policy() -> Policy:
-    """The policy calls use now (the innermost ``with policy:`` block, else the global one, else the default)."""
-    if current is _PENDING:
+    """The policy calls use now in this thread (its innermost ``with policy:`` block, else the global one, else
+    the default)."""
+    pol = blocks.inner.get() or current
+    if pol is _PENDING:
         return _default_now()
-    return current
+    return pol
 
 
 def wrap_policy(p):

@@ -17,20 +17,18 @@ syncs = [0]
 
 def count_copy(src: int, dst: int, nbytes: int) -> None:
     c = copies.get((src, dst))
-    if c is None:
-        copies[(src, dst)] = [1, nbytes]
-    else:
-        c[0] += 1
-        c[1] += nbytes
+    if c is None:  # setdefault: two threads counting a first copy at once keep both counts
+        c = copies.setdefault((src, dst), [0, 0])
+    c[0] += 1
+    c[1] += nbytes
 
 
 def count_shared(src: int, dst: int, nbytes: int) -> None:
     c = shared.get((src, dst))
     if c is None:
-        shared[(src, dst)] = [1, nbytes]
-    else:
-        c[0] += 1
-        c[1] += nbytes
+        c = shared.setdefault((src, dst), [0, 0])
+    c[0] += 1
+    c[1] += nbytes
 
 
 def statistics() -> dict:

@@ -196,7 +196,7 @@ def dropout(x: Any, dropout_param: dict):
 
     With ``'seed'`` the mask is drawn from a private generator seeded with it: every call with the same seed and
     shape gives the same mask (gradient checks need that) and the global random state is left alone. The mask
-    is a constant on the tape.
+    is a constant on the tape. Float inputs keep their dtype; integer inputs give float64.
     """
     _check_keys("dropout", dropout_param, {"p", "mode", "seed"})
     x = np.asarray(x)
@@ -212,7 +212,9 @@ def dropout(x: Any, dropout_param: dict):
         u = onp.random.RandomState(seed).random_sample(x.shape)
     else:
         u = np.random.rand(*x.shape)
-    mask = stop_gradient(np.asarray((u < p) / p, dtype=x.dtype))
+    # the mask (kept / p) in x's dtype for floats (a float32 net stays float32); integer inputs take a float64 mask,
+    # as NumPy's x * (kept / p) would: 1 / p truncated to an integer would be a silent wrong answer
+    mask = stop_gradient(np.asarray((u < p) / p, dtype=x.dtype if x.dtype.kind == "f" else onp.float64))
     return x * mask
 
 

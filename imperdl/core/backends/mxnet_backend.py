@@ -11,9 +11,9 @@ NumPy >= 1.24 and Python >= 3.12 shims, the engine banner, GPUs MXNet cannot run
 - NumPy shape semantics (zero-size and 0-d arrays) are MXNet state of the calling thread, which the user's own
   Gluon code reads too (and ``npx.set_np`` would also reset the user's array semantics: a Gluon net of the
   ``mx.np`` flavour then fails its deferred initialisation). imperdl never sets them for the process: every
-  place that runs MXNet operators for imperdl switches them on and restores the caller's state
-  afterwards (``np_shape_on`` / ``np_shape_restore``,
-  one C call each way, ~0.2-0.5 us). Reading shapes or copying to the host does not depend on them.
+  place that runs MXNet operators for imperdl does so inside ``section``, which switches them on and restores
+  the caller's state afterwards (one C call each way, ~0.2-0.5 us) and lets one thread at a time in. Reading
+  shapes or copying to the host does not depend on them.
 
 Zero-copy on CPU contexts (``share_from_host`` / ``share_to_host``): with the synchronous engine, an MXNet
 array on ``cpu(0)`` and a NumPy array may share one buffer, so a transfer costs ~3-10 us whatever the size
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import threading
 import os
 
 import numpy
@@ -138,32 +139,53 @@ def _init_np_shape(mx) -> None:
     _set_np_shape = f
 
 
-def np_shape_on() -> int:
-    """Switch MXNet's NumPy shape semantics on for this thread; returns the caller's state, for
-    ``np_shape_restore``. (The previous state comes back through a fresh int: another thread may be doing the
-    same at the same time.)"""
-    prev = _c_int()
-    _set_np_shape(1, _byref(prev))
-    return prev.value
+class _Section:
+    """``with section:`` around every piece of MXNet work imperdl does (operators, copies, binding, backward).
+
+    - One thread at a time: MXNet's NaiveEngine runs each operation in the calling thread but shares state
+      between threads without synchronisation (its completion flag, the temporary-space resources). Python
+      holds most of a small MXNet call's time anyway; uncontended, the lock costs ~0.1 us of a ~10 us call.
+    - NumPy shape semantics (0-d and zero-size arrays) on for the section and the caller's state back after
+      it: they are per-thread MXNet state that the user's own MXNet code reads too.
+
+    Re-entrant: only the outermost section of a thread switches the semantics (the lock is held meanwhile, so
+    the depth and saved state need no per-thread storage).
+    """
+
+    __slots__ = ("_lock", "_depth", "_prev")
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._prev = 1
+
+    def __enter__(self):
+        self._lock.acquire()
+        if not self._depth:
+            prev = _c_int()
+            _set_np_shape(1, _byref(prev))
+            self._prev = prev.value
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        self._depth -= 1
+        if not self._depth and not self._prev:
+            _set_np_shape(0, _byref(_unused))
+        self._lock.release()
+        return False
 
 
-def np_shape_restore(prev: int) -> None:
-    """Give the caller back the state ``np_shape_on`` found (only 'off' needs a call: on stays on)."""
-    if not prev:
-        _set_np_shape(0, _byref(_unused))
+section = _Section()
 
 
-def with_np_shape(fn):
-    """``fn`` run under NumPy shape semantics (``np_shape_on``), the caller's state restored afterwards; for
-    entry points that do MXNet work of their own outside dispatch (``Function``: binding, shape inference,
-    backward)."""
+def in_section(fn):
+    """``fn`` run inside ``section``: for entry points that do MXNet work of their own outside dispatch
+    (``Function``: binding, shape inference, backward)."""
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        prev = np_shape_on()
-        try:
+        with section:
             return fn(*args, **kwargs)
-        finally:
-            np_shape_restore(prev)
 
     return run
 
@@ -202,13 +224,10 @@ def from_host(x: numpy.ndarray, ctx):
     """Copy a host array into a new MXNet array on ``ctx`` (a ``imperdl.context.Context``)."""
     if x.dtype not in SUPPORTED:
         raise TypeError(f"MXNet cannot hold dtype {x.dtype}")
-    prev = np_shape_on()  # 0-d and zero-size shapes
-    try:
+    with section:  # 0-d and zero-size shapes
         out = _mnp.empty(x.shape, dtype=x.dtype, ctx=ctx.as_mxnet())
         if x.size:  # (ascontiguousarray would turn a 0-d array into shape (1,))
             out._sync_copyfrom(x if x.flags.c_contiguous else x.copy())
-    finally:
-        np_shape_restore(prev)
     return out
 
 
@@ -219,11 +238,8 @@ def to_host(x) -> numpy.ndarray:
 
 def move(x, ctx):
     """The same data on another device."""
-    prev = np_shape_on()
-    try:
+    with section:
         return x.as_in_context(ctx.as_mxnet())
-    finally:
-        np_shape_restore(prev)
 
 
 def context_of(x):
