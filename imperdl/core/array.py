@@ -27,7 +27,10 @@ _DEBUG = logging.DEBUG
 class Array:
     """An n-dimensional array that behaves like ``numpy.ndarray`` and runs its operations through dispatch."""
 
-    __slots__ = ("_data", "_shape", "_dtype", "_ctx", "_keyc", "_version", "_view", "_cow", "_node", "__weakref__")
+    # ``_scalar`` (set only on results where NumPy returns a scalar; read with getattr): if 0-d, the value is a
+    # NumPy scalar, immutable, so ``n += v`` rebinds ``n`` instead of writing every reference to it
+    __slots__ = ("_data", "_shape", "_dtype", "_ctx", "_keyc", "_version", "_view", "_cow", "_node", "_scalar",
+                 "__weakref__")
     __array_priority__ = 1000.0
     __hash__ = None
 

@@ -52,6 +52,7 @@ class Primitive:
         self.mutates = False
         self.host = False
         self.nondiff = False  # the result is constant w.r.t. the inputs (ones_like, floor, random...)
+        self.scalar0d = True  # a 0-d MXNet result stands for a NumPy scalar (see registry.ARRAY_RESULTS)
         self.vjp = None  # filled by the gradient-rule tables: tuple of per-argument vjp makers, or a callable
         # argument positions (ints) / keyword names that the MXNet implementation may rewrite in place (oneDNN
         # convolution re-lays out its weight in inference mode): they get an MXNet buffer the host cannot see
@@ -179,10 +180,13 @@ def _run_mxnet(prim, key, args, kwargs, pol):
     if type(out) is _mxb.ndarray:
         meta = prim.meta(*args, **kwargs) if prim.meta is not None else None
         if meta is None:
-            return Array(out, 1, ctx)
-        if CHECK_META:
-            _check_meta(prim, meta, out, args)
-        return Array(out, 1, ctx, meta[0], meta[1])
+            res = Array(out, 1, ctx)
+        else:
+            if CHECK_META:
+                _check_meta(prim, meta, out, args)
+            res = Array(out, 1, ctx, meta[0], meta[1])
+        res._scalar = prim.scalar0d  # MXNet has no scalars: say what NumPy would have returned if this is 0-d
+        return res
     return _wrap_mx(out, ctx)
 
 
@@ -296,7 +300,9 @@ def _wrap_np(out):
             res._cow = True
         return res
     if isinstance(out, _generic):
-        return Array(numpy.asarray(out))
+        res = Array(numpy.asarray(out))
+        res._scalar = True  # NumPy returned a scalar: in-place operators on it rebind (see registry._inplace)
+        return res
     if t is tuple or t is list:
         return t([_wrap_np(e) for e in out])
     if isinstance(out, tuple) and hasattr(out, "_fields"):  # namedtuple results
@@ -322,6 +328,7 @@ def _make_view(res: Array, prim, args, kwargs, index):
     else:
         res._view = (base, (link,), base._version)
     res._cow = False
+    res._scalar = False  # a 0-d view (a[i, j, ...]) is an array: writing it writes its base, as in NumPy
 
 
 def _call_with_out(prim, args, kwargs):
