@@ -293,6 +293,8 @@ class Array:
             x.wait_to_read()
 
     def __array__(self, dtype=None):
+        if self._node is not None:
+            _leaving(self, "numpy.asarray() (called by NumPy, e.g. numpy_array.dot(x))", "array")
         x = self._get(0)
         if dtype is not None and numpy.dtype(dtype) != x.dtype:
             return x.astype(dtype)
@@ -317,7 +319,11 @@ class Array:
         from .registry import lookup_function
 
         prim = lookup_function(func)
-        if prim is None:
+        if prim is None:  # a NumPy function imperdl does not know: it runs on host data, off the tape
+            if any(type(t) is Array and t._node is not None for t in _leaves(args, kwargs)):
+                from .escapes import leaving_tree
+
+                leaving_tree([args, kwargs], f"{getattr(func, '__module__', 'numpy')}.{func.__name__}()")
             return func(*_to_host_tree(args), **_to_host_tree(kwargs))
         return prim(*args, **kwargs)
 
@@ -347,12 +353,18 @@ class Array:
         return bool(self._get(0))
 
     def __float__(self) -> float:
+        if self._node is not None:
+            _leaving(self, "float()", "number")
         return float(self._get(0))
 
     def __int__(self) -> int:
+        if self._node is not None:
+            _leaving(self, "int()", "number")
         return int(self._get(0))
 
     def __complex__(self) -> complex:
+        if self._node is not None:
+            _leaving(self, "complex()", "number")
         return complex(self._get(0))
 
     def __index__(self) -> int:
@@ -371,16 +383,24 @@ class Array:
         return bool((self == value).any())
 
     def item(self, *args):
+        if self._node is not None:
+            _leaving(self, ".item()", "number")
         return self._get(0).item(*args)
 
     def tolist(self):
+        if self._node is not None:
+            _leaving(self, ".tolist()", "number")
         return self._get(0).tolist()
 
     def tobytes(self, order="C") -> bytes:
+        if self._node is not None:
+            _leaving(self, ".tobytes()", "number")
         return self._get(0).tobytes(order)
 
     @property
     def flat(self):
+        if self._node is not None:
+            _leaving(self, ".flat", "array")
         v = self._get(0).view()
         v.flags.writeable = False
         return v.flat
@@ -449,6 +469,38 @@ class Array:
         from .registry import primitive
 
         return primitive("transpose")(self)
+
+
+def _leaving(a: Array, what: str, kind: str) -> None:
+    """A traced ``a`` must not leave the tape through ``what`` (see ``escapes``); called only for arrays with a node."""
+    from .escapes import leaving
+
+    leaving(a, what, kind)
+
+
+def _leaves(args, kwargs) -> list:
+    out = []
+    stack = [args, kwargs]
+    while stack:
+        x = stack.pop()
+        t = type(x)
+        if t is list or t is tuple:
+            stack.extend(x)
+        elif t is dict:
+            stack.extend(x.values())
+        else:
+            out.append(x)
+    return out
+
+
+def host_view(x) -> numpy.ndarray:
+    """``x``'s host value, read-only, for the engine's own constants (indices, masks, signs in gradient rules):
+    unlike ``numpy.asarray`` it is allowed on traced arrays, as those uses never need a gradient."""
+    if type(x) is not Array:
+        return numpy.asarray(x)
+    v = x._get(0).view()
+    v.flags.writeable = False
+    return v
 
 
 def _from_host(x) -> Array:

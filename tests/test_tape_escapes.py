@@ -1,0 +1,146 @@
+"""A gradient is never silently dropped: every way a traced Array can leave the tape (NumPy's methods and
+``__array__``, ``float()``/``int()``, ``.item()``/``.tolist()``, NumPy functions imperdl does not know) raises
+``TracedConversionError`` naming the line and what to write instead, while printing, logging and plotting traced
+values keep working. Gradients are compared with HIPS autograd."""
+from __future__ import annotations
+
+import logging
+
+import autograd
+import autograd.numpy as anp
+import numpy
+import pytest
+
+import imperdl.numpy as np
+from imperdl.core import TracedConversionError, grad, stop_gradient
+
+RNG = numpy.random.default_rng(0)
+X = RNG.standard_normal((4, 2, 3))  # a plain NumPy input, as CS231n's notebooks pass it
+W = RNG.standard_normal((6, 5))
+B = RNG.standard_normal(5)
+
+
+def _affine_numpy_method(x, w, b):
+    """CS231n's affine_forward: with x a numpy.ndarray, ``x.dot(w)`` is NumPy's method converting w."""
+    return x.reshape(x.shape[0], -1).dot(w) + b
+
+
+def test_numpy_method_on_traced_value_raises_naming_the_line():
+    def loss(w):
+        return np.sum(_affine_numpy_method(X, w, B) ** 2)
+
+    with pytest.raises(TracedConversionError) as info:
+        grad(loss)(np.array(W))
+    msg = str(info.value)
+    assert isinstance(info.value, TypeError)
+    assert "x.reshape(x.shape[0], -1).dot(w) + b" in msg and "test_tape_escapes.py" in msg
+    assert "np.dot(a, x)" in msg and "stop_gradient" in msg and "(6, 5)" in msg
+
+
+def test_written_with_imperdl_numpy_the_gradient_matches_autograd():
+    def loss(mod, w):
+        return mod.sum((mod.dot(X.reshape(X.shape[0], -1), w) + B) ** 2)
+
+    got = grad(lambda w: loss(np, w))(np.array(W))
+    want = autograd.grad(lambda w: loss(anp, w))(W)
+    numpy.testing.assert_allclose(numpy.asarray(got), want, rtol=1e-12)
+
+
+ESCAPES = {
+    "numpy.asarray": lambda t: numpy.asarray(t),
+    "numpy.array": lambda t: numpy.array(t),
+    "numpy method dot": lambda t: numpy.ones((2, 3)).dot(t),
+    "float": lambda t: float(np.sum(t)),
+    "int": lambda t: int(np.sum(t)),
+    "complex": lambda t: complex(np.sum(t)),
+    "percent-f formatting": lambda t: "%f" % np.sum(t),  # noqa: UP031 (the spelling under test)
+    "item": lambda t: t.item(0),
+    "tolist": lambda t: t.tolist(),
+    "tobytes": lambda t: t.tobytes(),
+    "flat": lambda t: list(t.flat),
+    "unknown numpy function": lambda t: numpy.lib.stride_tricks.sliding_window_view(t, 2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ESCAPES))
+def test_every_escape_of_a_traced_value_raises(case):
+    escape = ESCAPES[case]
+
+    def f(w):
+        escape(w)
+        return np.sum(w * w)
+
+    with pytest.raises(TracedConversionError, match="being differentiated"):
+        grad(f)(np.arange(3.0))
+
+
+@pytest.mark.parametrize("case", sorted(ESCAPES))
+def test_the_same_escapes_work_on_values_not_being_traced(case):
+    escape = ESCAPES[case]
+    a = np.arange(3.0)
+    want = escape(numpy.arange(3.0)) if case not in ("item", "tobytes") else None
+    got = escape(a)
+    if want is not None:
+        numpy.testing.assert_allclose(numpy.asarray(got, dtype=complex), numpy.asarray(want, dtype=complex))
+
+    def f(w):  # a constant from stop_gradient may leave on purpose; the traced part keeps its gradient
+        escape(stop_gradient(w))
+        return np.sum(w * w)
+
+    numpy.testing.assert_allclose(numpy.asarray(grad(f)(np.arange(3.0))), 2 * numpy.arange(3.0))
+    _, loss = (lambda r: (r, np.sum(a * a)))(None)
+    assert float(loss) == 5.0  # after grad returned, the loss is an ordinary value
+
+
+def test_stop_gradient_constant_gives_autograd_gradient():
+    def f(mod, w, const):
+        return mod.sum(w * w) * const
+
+    got = grad(lambda w: f(np, w, float(stop_gradient(np.sum(w)))))(np.arange(1.0, 4.0))
+    want = autograd.grad(lambda w: f(anp, w, 6.0))(numpy.arange(1.0, 4.0))
+    numpy.testing.assert_allclose(numpy.asarray(got), want)
+
+
+def test_printing_logging_and_control_flow_of_traced_values_keep_working(capsys, caplog):
+    log = logging.getLogger("test_tape_escapes")
+
+    def f(mod, w, display):
+        s = mod.sum(w * w)
+        if display:  # the imperdl run displays its traced values every way
+            print(w, repr(w), str(s), f"{s:.3f}", "{:.2f}".format(s), "%s" % s)  # noqa: UP031, UP032
+            with caplog.at_level(logging.INFO, logger="test_tape_escapes"):
+                log.info("loss %f, w %s", s, w)
+        if s > 1.0 and bool(w[0] < 5):  # control flow reads values without leaving the tape
+            s = s * 2.0
+        return s
+
+    got = grad(lambda w: f(np, w, True))(np.arange(1.0, 4.0))
+    want = autograd.grad(lambda w: f(anp, w, False))(numpy.arange(1.0, 4.0))
+    numpy.testing.assert_allclose(numpy.asarray(got), want)
+    out = capsys.readouterr().out
+    assert "[1. 2. 3.]" in out and "14.000" in out and "14.00" in out
+    assert "loss 14.000000, w [1. 2. 3.]" in caplog.text
+
+
+def test_plotting_a_traced_value_keeps_working():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    drawn = []
+
+    def f(w):
+        y = w * w
+        drawn.extend(ax.plot(y))
+        ax.imshow(np.reshape(y, (1, 3)))
+        fig.canvas.draw()
+        return np.sum(y)
+
+    try:
+        g = grad(f)(np.arange(1.0, 4.0))
+        drawn[0] = numpy.asarray(drawn[0].get_ydata(), dtype=float)  # read once grad returned: not traced now
+    finally:
+        plt.close(fig)
+    numpy.testing.assert_allclose(drawn[0], [1.0, 4.0, 9.0])
+    numpy.testing.assert_allclose(numpy.asarray(g), [2.0, 4.0, 6.0])
