@@ -7,6 +7,11 @@ reading them never copies (for MXNet results they are filled from the primitive'
 Views follow NumPy: a basic-index, reshape or transpose result is tied to its root array by the chain of view
 operations that made it. Reading a view whose root changed recomputes it; writing a view writes its root on
 the host (the only place where views are real memory), so every alias sees every in-place update.
+
+NumPy may also hold an array's memory (``numpy.asarray(a)``, ``numpy.nditer(a, op_flags=['readwrite'])``) and
+write it at any time. Such an array is *exported* (``_export``): its host buffer becomes the memory of a hidden root
+whose version is NaN, never equal to a version seen, so the array and its views re-read that memory at each use
+and no MXNet copy of it is ever kept.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from . import statistics as _stats
 from .backends import BACKENDS, NAMES
 
 _DEBUG = logging.DEBUG
+_EXPORTED = float("nan")  # the version of memory NumPy may write behind our back: unequal to every version seen
 
 
 class Array:
@@ -191,9 +197,10 @@ class Array:
                 BACKENDS[src].NAME, BACKENDS[b].NAME, id(self), self.shape,
                 " (zero-copy: memory shared)" if shared else "",
             )
-        d[b] = out
-        if b:
-            self._ctx = ctx
+        if self._version == self._version:  # NaN: exported memory, a copy of it would go stale unseen
+            d[b] = out
+            if b:
+                self._ctx = ctx
         return out
 
     def _set_data(self, x, b: int, ctx=None):
@@ -230,7 +237,8 @@ class Array:
             return
         root, chain, _ = v
         base = root._get(0)
-        if root._cow:  # never write into a list a tape snapshot shares
+        if root._cow and root._version == root._version:  # never write into a list a tape snapshot shares
+            # (exported memory, NaN version, is never shared: snapshots of it copy it, see tape._snapshot)
             base = base.copy()
             root._data = [base, None]
             root._cow = False
@@ -250,6 +258,33 @@ class Array:
         self._data = [x, None]
         self._view = (root, chain, root._version)
         self._version += 1
+
+    def _export(self) -> numpy.ndarray:
+        """This array's memory as a writable NumPy array that stays its memory (see the module docstring)."""
+        v = self._view
+        if v is None:
+            base = self._get(0)
+            if self._cow or not base.flags.writeable:  # shared with a snapshot or read-only: make it ours
+                base = base.copy()
+            root = Array(base)
+            root._version = _EXPORTED
+            self._data, self._cow, self._version = [base, None], False, _EXPORTED
+            self._view = (root, (), _EXPORTED)
+            return base
+        root, chain, _ = v
+        if root._version == root._version:  # the root is not exported yet
+            root._export()
+        base = root._get(0)
+        x = base
+        for prim, args, kwargs, index in chain:
+            x = prim.impls[0](x, *args, **kwargs)
+            if index is not None:
+                x = x[index]
+        if not numpy.shares_memory(x, base):  # NumPy copies here: this array is not a view of its root after all
+            self._view, self._data, self._cow = None, [numpy.array(x), None], False
+            return self._export()
+        self._data = [x, None]
+        return x
 
     def _assign(self, src: Array, reshape_ok: bool = False):
         """Give this array ``src``'s value in place (``a += b``, ``a.sort()``, ``out=``); aliases see it."""
@@ -293,14 +328,13 @@ class Array:
             x.wait_to_read()
 
     def __array__(self, dtype=None):
+        """NumPy's view of this array: like ``numpy.asarray(ndarray)``, it aliases the array's memory, and writes
+        through it (``numpy.nditer(a, op_flags=['readwrite'])``) reach the array (see ``_export``)."""
         if self._node is not None:
             _leaving(self, "numpy.asarray() (called by NumPy, e.g. numpy_array.dot(x))", "array")
-        x = self._get(0)
-        if dtype is not None and numpy.dtype(dtype) != x.dtype:
-            return x.astype(dtype)
-        v = x.view()
-        v.flags.writeable = False  # writes must go through the Array so MXNet copies stay right
-        return v
+        if dtype is not None and numpy.dtype(dtype) != self.dtype:
+            return self._get(0).astype(dtype)
+        return self._export()
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         from .registry import lookup_ufunc
