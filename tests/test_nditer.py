@@ -116,3 +116,20 @@ def test_a_tape_keeps_what_it_saw_when_numpy_writes_the_memory_later(setting):
     buf[...] = 100.0  # after the tape recorded x
     numpy.testing.assert_allclose(vjp().asnumpy(), numpy.ones(3))
     numpy.testing.assert_allclose(x.asnumpy(), numpy.full(3, 100.0))
+
+
+def test_shape_assignment_keeps_the_memory_numpy_holds(setting):
+    """``a.shape = s`` on an array NumPy holds, and on a view, keeps aliasing the same memory, as in NumPy."""
+    results = []
+    for mod in (numpy, np):
+        a = mod.arange(6.0) * 1.0
+        numpy.asarray(a)
+        a.shape = (2, 3)
+        numpy.asarray(a)[1, 1] = 40.0
+        b = mod.arange(12.0) * 1.0
+        v = b[2:8]
+        v.shape = (2, 3)
+        v[1, 1] = -1.0
+        results.append((numpy.array(a), numpy.array(b), numpy.array(v)))
+    for want, got in zip(*results):
+        numpy.testing.assert_array_equal(got, want)

@@ -304,6 +304,11 @@ class Array:
             src = src.astype(self.dtype)
         on_assign(self, src)
         if self._view is not None:
+            if reshape_ok and src._view is not None and src._view[0] is self._view[0]:
+                # ``view.shape = s`` (exported arrays are views too): the reshaped view of the same memory
+                self._view, self._data, self._shape, self._keyc = src._view, list(src._data), src._shape, None
+                self._version += 1
+                return
             val = src._get(0)
             self._write(lambda x: x.__setitem__(Ellipsis, val))
             return
