@@ -10,6 +10,7 @@ import autograd
 import autograd.numpy as anp
 import numpy
 import pytest
+from numpy.core.overrides import array_function_dispatch
 
 import imperdl.numpy as np
 from imperdl.core import TracedConversionError, grad, stop_gradient
@@ -46,6 +47,12 @@ def test_written_with_imperdl_numpy_the_gradient_matches_autograd():
     numpy.testing.assert_allclose(numpy.asarray(got), want, rtol=1e-12)
 
 
+@array_function_dispatch(lambda x: (x,))
+def _third_party_sum(x):
+    """A library function taking part in NumPy's ``__array_function__`` protocol, unknown to imperdl."""
+    return numpy.add.reduce(numpy.asarray(x))
+
+
 ESCAPES = {
     "numpy.asarray": lambda t: numpy.asarray(t),
     "numpy.array": lambda t: numpy.array(t),
@@ -58,7 +65,7 @@ ESCAPES = {
     "tolist": lambda t: t.tolist(),
     "tobytes": lambda t: t.tobytes(),
     "flat": lambda t: list(t.flat),
-    "unknown numpy function": lambda t: numpy.lib.stride_tricks.sliding_window_view(t, 2),
+    "NumPy-protocol function imperdl does not know": lambda t: _third_party_sum(t),
 }
 
 
@@ -144,3 +151,39 @@ def test_plotting_a_traced_value_keeps_working():
         plt.close(fig)
     numpy.testing.assert_allclose(drawn[0], [1.0, 4.0, 9.0])
     numpy.testing.assert_allclose(numpy.asarray(g), [2.0, 4.0, 6.0])
+
+
+class _HandWrittenNet:
+    """A CS231n model whose loss(X, y) returns (loss, grads) computed by hand, reading float(loss) on the way: the
+    Solver's first step runs it under a tape, where float() of the traced loss raises; the Solver must see a model
+    with its own gradients and train with them."""
+
+    def __init__(self):
+        self.params = {"W": np.array(RNG.standard_normal((4, 3)) * 0.1)}
+        self.seen = []
+
+    def loss(self, X, y=None):
+        scores = np.dot(X, self.params["W"])
+        if y is None:
+            return scores
+        diff = scores - np.eye(3)[numpy.asarray(y)]
+        loss = 0.5 * np.sum(diff * diff) / X.shape[0]
+        self.seen.append((float(loss), self.params["W"].asnumpy(), X.asnumpy(), numpy.eye(3)[numpy.asarray(y)]))
+        return loss, {"W": np.dot(np.transpose(X), diff) / X.shape[0]}
+
+
+def test_solver_trains_a_model_whose_hand_written_loss_reads_float():
+    from imperdl.nn import Solver
+
+    data = {"X_train": RNG.standard_normal((8, 4)), "y_train": RNG.integers(0, 3, 8),
+            "X_val": RNG.standard_normal((4, 4)), "y_val": RNG.integers(0, 3, 4)}
+    model = _HandWrittenNet()
+    solver = Solver(model, data, update_rule="sgd", optim_config={"learning_rate": 0.1}, num_epochs=2,
+                    batch_size=8, verbose=False)
+    solver.train()
+    assert len(model.seen) == 2  # the probe under the tape raised at float(loss); then one call per step
+    (l0, w_0, X0, Y0), (l1, w_1, X1, Y1) = model.seen
+    want = [0.5 * numpy.sum((X @ w - Y) ** 2) / 8 for w, X, Y in ((w_0, X0, Y0), (w_1, X1, Y1))]
+    numpy.testing.assert_allclose([l0, l1], want, rtol=1e-10)
+    numpy.testing.assert_allclose(w_1, w_0 - 0.1 * X0.T @ (X0 @ w_0 - Y0) / 8, rtol=1e-10)  # the model's grads
+    numpy.testing.assert_allclose(solver.loss_history, [l0, l1], rtol=1e-12)
