@@ -359,10 +359,9 @@ class Array:
 
         prim = lookup_function(func)
         if prim is None:  # a NumPy function imperdl does not know: it runs on host data, off the tape
-            if any(type(t) is Array and t._node is not None for t in _leaves(args, kwargs)):
-                from .escapes import leaving_tree
+            from .escapes import leaving_tree
 
-                leaving_tree([args, kwargs], f"{getattr(func, '__module__', 'numpy')}.{func.__name__}()")
+            leaving_tree([args, kwargs], f"{getattr(func, '__module__', 'numpy')}.{func.__name__}()")
             return func(*_to_host_tree(args), **_to_host_tree(kwargs))
         return prim(*args, **kwargs)
 
@@ -515,21 +514,6 @@ def _leaving(a: Array, what: str, kind: str) -> None:
     from .escapes import leaving
 
     leaving(a, what, kind)
-
-
-def _leaves(args, kwargs) -> list:
-    out = []
-    stack = [args, kwargs]
-    while stack:
-        x = stack.pop()
-        t = type(x)
-        if t is list or t is tuple:
-            stack.extend(x)
-        elif t is dict:
-            stack.extend(x.values())
-        else:
-            out.append(x)
-    return out
 
 
 def host_view(x) -> numpy.ndarray:
