@@ -66,6 +66,9 @@ ESCAPES = {
     "tobytes": lambda t: t.tobytes(),
     "flat": lambda t: list(t.flat),
     "NumPy-protocol function imperdl does not know": lambda t: _third_party_sum(t),
+    "numpy.copyto into an Array": lambda t: numpy.copyto(np.zeros(3), t),
+    "numpy.copyto into an ndarray": lambda t: numpy.copyto(numpy.zeros(3), t),
+    "numpy.put": lambda t: numpy.put(np.zeros(5), [0, 1, 2], t),
 }
 
 

@@ -250,12 +250,17 @@ def _run_numpy(prim: Primitive, args, kwargs):
 
 def _run_mutating(prim, args, kwargs):
     target = args[0]
+    if _tape_state.stack:
+        if type(target) is Array:
+            _tape.check_mutation(target, prim.name)
+        from .escapes import leaving_tree
+
+        # a traced value written into a buffer (copyto, put, place) would lose its gradient
+        leaving_tree([args[1:], kwargs], f"imperdl.numpy.{prim.name}()", "write")
     rest = [_np_arg(a) for a in args[1:]]
     kw = {k: _np_arg(v) for k, v in kwargs.items()}
     if type(target) is not Array:
         return prim.impls[0](target, *rest, **kw)
-    if _tape_state.stack:
-        _tape.check_mutation(target, prim.name)
     result = []
     target._write(lambda x: result.append(prim.impls[0](x, *rest, **kw)))
     return _wrap_np(result[0])

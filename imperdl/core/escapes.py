@@ -22,6 +22,7 @@ _ENGINE = ("numpy", "imperdl.core", "imperdl.numpy")
 _ADVICE = {
     "array": "write the call with imperdl.numpy (np.dot(a, x), a @ x, np.asarray(x)), which records it",
     "number": "keep it an array (np.sum(x), x * 2), print it with print(x) or f'{x:.4f}'",
+    "write": "write it by indexing (out[...] = x, which is recorded) or build the result functionally (np.where)",
 }
 
 
@@ -54,19 +55,19 @@ def leaving(a, what: str, kind: str) -> None:
     )
 
 
-def leaving_tree(x, what: str) -> None:
+def leaving_tree(x, what: str, kind: str = "array") -> None:
     """``leaving`` for every Array inside ``x`` (lists, tuples, dicts), for NumPy functions run on host data."""
     from .array import Array
 
     t = type(x)
     if t is Array:
-        leaving(x, what, "array")
+        leaving(x, what, kind)
     elif t is list or t is tuple:
         for e in x:
-            leaving_tree(e, what)
+            leaving_tree(e, what, kind)
     elif t is dict:
         for e in x.values():
-            leaving_tree(e, what)
+            leaving_tree(e, what, kind)
 
 
 def _user_frame(frame):
