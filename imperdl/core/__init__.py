@@ -23,6 +23,7 @@ from .backends.mxnet_compat import GPUUnusableWarning, MXNetUnavailableError
 from .convolution import avg_pool2d, conv2d, max_pool2d
 from .customop import CustomOp, customop
 from .dispatch import Primitive
+from .escapes import TracedConversionError
 from .fallback import FallbackError, FallbackWarning, fallback_mode, get_fallback_mode, set_fallback_mode
 from .function import Function
 from .policy import (
@@ -51,6 +52,6 @@ __all__ = [
     "statistics", "print_statistics", "reset_statistics", "grad", "grad_and_loss", "value_and_grad",
     "elementwise_grad", "jacobian", "hessian", "hessian_vector_product", "make_vjp", "checkpoint", "customop",
     "CustomOp", "numpy_to_imperdl", "imperdl_to_numpy", "convert_args", "return_numpy", "stop_gradient",
-    "NoGradientError", "MXNetUnavailableError", "GPUUnusableWarning",
+    "NoGradientError", "TracedConversionError", "MXNetUnavailableError", "GPUUnusableWarning",
     "InPlaceGradientError", "Function", "conv2d", "max_pool2d", "avg_pool2d", "relu", "sigmoid",
 ]

@@ -7,6 +7,11 @@ reading them never copies (for MXNet results they are filled from the primitive'
 Views follow NumPy: a basic-index, reshape or transpose result is tied to its root array by the chain of view
 operations that made it. Reading a view whose root changed recomputes it; writing a view writes its root on
 the host (the only place where views are real memory), so every alias sees every in-place update.
+
+NumPy may also hold an array's memory (``numpy.asarray(a)``, ``numpy.nditer(a, op_flags=['readwrite'])``) and
+write it at any time. Such an array is *exported* (``_export``): its host buffer becomes the memory of a hidden root
+whose version is NaN, never equal to a version seen, so the array and its views re-read that memory at each use
+and no MXNet copy of it is ever kept.
 """
 from __future__ import annotations
 
@@ -22,12 +27,16 @@ from . import statistics as _stats
 from .backends import BACKENDS, NAMES
 
 _DEBUG = logging.DEBUG
+_EXPORTED = float("nan")  # the version of memory NumPy may write behind our back: unequal to every version seen
 
 
 class Array:
     """An n-dimensional array that behaves like ``numpy.ndarray`` and runs its operations through dispatch."""
 
-    __slots__ = ("_data", "_shape", "_dtype", "_ctx", "_keyc", "_version", "_view", "_cow", "_node", "__weakref__")
+    # ``_scalar`` (set only on results where NumPy returns a scalar; read with getattr): if 0-d, the value is a
+    # NumPy scalar, immutable, so ``n += v`` rebinds ``n`` instead of writing every reference to it
+    __slots__ = ("_data", "_shape", "_dtype", "_ctx", "_keyc", "_version", "_view", "_cow", "_node", "_scalar",
+                 "__weakref__")
     __array_priority__ = 1000.0
     __hash__ = None
 
@@ -188,9 +197,10 @@ class Array:
                 BACKENDS[src].NAME, BACKENDS[b].NAME, id(self), self.shape,
                 " (zero-copy: memory shared)" if shared else "",
             )
-        d[b] = out
-        if b:
-            self._ctx = ctx
+        if self._version == self._version:  # NaN: exported memory, a copy of it would go stale unseen
+            d[b] = out
+            if b:
+                self._ctx = ctx
         return out
 
     def _set_data(self, x, b: int, ctx=None):
@@ -227,7 +237,8 @@ class Array:
             return
         root, chain, _ = v
         base = root._get(0)
-        if root._cow:  # never write into a list a tape snapshot shares
+        if root._cow and root._version == root._version:  # never write into a list a tape snapshot shares
+            # (exported memory, NaN version, is never shared: snapshots of it copy it, see tape._snapshot)
             base = base.copy()
             root._data = [base, None]
             root._cow = False
@@ -248,6 +259,33 @@ class Array:
         self._view = (root, chain, root._version)
         self._version += 1
 
+    def _export(self) -> numpy.ndarray:
+        """This array's memory as a writable NumPy array that stays its memory (see the module docstring)."""
+        v = self._view
+        if v is None:
+            base = self._get(0)
+            if self._cow or not base.flags.writeable:  # shared with a snapshot or read-only: make it ours
+                base = base.copy()
+            root = Array(base)
+            root._version = _EXPORTED
+            self._data, self._cow, self._version = [base, None], False, _EXPORTED
+            self._view = (root, (), _EXPORTED)
+            return base
+        root, chain, _ = v
+        if root._version == root._version:  # the root is not exported yet
+            root._export()
+        base = root._get(0)
+        x = base
+        for prim, args, kwargs, index in chain:
+            x = prim.impls[0](x, *args, **kwargs)
+            if index is not None:
+                x = x[index]
+        if not numpy.shares_memory(x, base):  # NumPy copies here: this array is not a view of its root after all
+            self._view, self._data, self._cow = None, [numpy.array(x), None], False
+            return self._export()
+        self._data = [x, None]
+        return x
+
     def _assign(self, src: Array, reshape_ok: bool = False):
         """Give this array ``src``'s value in place (``a += b``, ``a.sort()``, ``out=``); aliases see it."""
         from .tape import on_assign
@@ -266,6 +304,11 @@ class Array:
             src = src.astype(self.dtype)
         on_assign(self, src)
         if self._view is not None:
+            if reshape_ok and src._view is not None and src._view[0] is self._view[0]:
+                # ``view.shape = s`` (exported arrays are views too): the reshaped view of the same memory
+                self._view, self._data, self._shape, self._keyc = src._view, list(src._data), src._shape, None
+                self._version += 1
+                return
             val = src._get(0)
             self._write(lambda x: x.__setitem__(Ellipsis, val))
             return
@@ -290,18 +333,20 @@ class Array:
             x.wait_to_read()
 
     def __array__(self, dtype=None, copy=None):
-        """NumPy's protocol (NumPy 2 passes ``copy``: True -> a fresh array, False -> no copy or ValueError)."""
-        x = self._get(0)
+        """NumPy's view of this array: like ``numpy.asarray(ndarray)``, it aliases the array's memory, and writes
+        through it (``numpy.nditer(a, op_flags=['readwrite'])``) reach the array (see ``_export``). NumPy 2
+        passes ``copy``: True -> a fresh array, False -> no copy or ValueError."""
+        if self._node is not None:
+            _leaving(self, "numpy.asarray() (called by NumPy, e.g. numpy_array.dot(x))", "array")
         if copy:
+            x = self._get(0)
             return x.astype(x.dtype if dtype is None else dtype, copy=True)
-        if dtype is not None and numpy.dtype(dtype) != x.dtype:
+        if dtype is not None and numpy.dtype(dtype) != self.dtype:
             if copy is False:
-                raise ValueError(f"imperdl Array of dtype {x.dtype}: converting to {numpy.dtype(dtype)} needs a copy "
-                                 "(copy=False was asked for)")
-            return x.astype(dtype)
-        v = x.view()
-        v.flags.writeable = False  # writes must go through the Array so MXNet copies stay right
-        return v
+                raise ValueError(f"imperdl Array of dtype {self.dtype}: converting to {numpy.dtype(dtype)} needs a "
+                                 "copy (copy=False was asked for)")
+            return self._get(0).astype(dtype)
+        return self._export()
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         from .registry import lookup_ufunc
@@ -320,7 +365,10 @@ class Array:
         from .registry import lookup_function
 
         prim = lookup_function(func)
-        if prim is None:
+        if prim is None:  # a NumPy function imperdl does not know: it runs on host data, off the tape
+            from .escapes import leaving_tree
+
+            leaving_tree([args, kwargs], f"{getattr(func, '__module__', 'numpy')}.{func.__name__}()")
             return func(*_to_host_tree(args), **_to_host_tree(kwargs))
         return prim(*args, **kwargs)
 
@@ -350,12 +398,18 @@ class Array:
         return bool(self._get(0))
 
     def __float__(self) -> float:
+        if self._node is not None:
+            _leaving(self, "float()", "number")
         return float(self._get(0))
 
     def __int__(self) -> int:
+        if self._node is not None:
+            _leaving(self, "int()", "number")
         return int(self._get(0))
 
     def __complex__(self) -> complex:
+        if self._node is not None:
+            _leaving(self, "complex()", "number")
         return complex(self._get(0))
 
     def __index__(self) -> int:
@@ -374,16 +428,24 @@ class Array:
         return bool((self == value).any())
 
     def item(self, *args):
+        if self._node is not None:
+            _leaving(self, ".item()", "number")
         return self._get(0).item(*args)
 
     def tolist(self):
+        if self._node is not None:
+            _leaving(self, ".tolist()", "number")
         return self._get(0).tolist()
 
     def tobytes(self, order="C") -> bytes:
+        if self._node is not None:
+            _leaving(self, ".tobytes()", "number")
         return self._get(0).tobytes(order)
 
     @property
     def flat(self):
+        if self._node is not None:
+            _leaving(self, ".flat", "array")
         v = self._get(0).view()
         v.flags.writeable = False
         return v.flat
@@ -452,6 +514,23 @@ class Array:
         from .registry import primitive
 
         return primitive("transpose")(self)
+
+
+def _leaving(a: Array, what: str, kind: str) -> None:
+    """A traced ``a`` must not leave the tape through ``what`` (see ``escapes``); called only for arrays with a node."""
+    from .escapes import leaving
+
+    leaving(a, what, kind)
+
+
+def host_view(x) -> numpy.ndarray:
+    """``x``'s host value, read-only, for the engine's own constants (indices, masks, signs in gradient rules):
+    unlike ``numpy.asarray`` it is allowed on traced arrays, as those uses never need a gradient."""
+    if type(x) is not Array:
+        return numpy.asarray(x)
+    v = x._get(0).view()
+    v.flags.writeable = False
+    return v
 
 
 def _from_host(x) -> Array:

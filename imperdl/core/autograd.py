@@ -141,6 +141,7 @@ def _detach(x):
         d = Array.__new__(Array)
         d._data, d._shape, d._dtype, d._ctx, d._keyc = list(a._data), a._shape, a._dtype, a._ctx, a._keyc
         d._version, d._view, d._cow, d._node = 0, None, True, live or None
+        d._scalar = getattr(a, "_scalar", False)
         a._cow = True
         return d
 
@@ -157,6 +158,7 @@ def stop_gradient(x: Any):
             return a
         d = _snapshot(a)
         d._node = None
+        d._scalar = getattr(a, "_scalar", False)
         return d
 
     return _map_tree(one, x)

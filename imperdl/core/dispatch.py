@@ -57,6 +57,7 @@ class Primitive:
         self.mutates = False
         self.host = False
         self.nondiff = False  # the result is constant w.r.t. the inputs (ones_like, floor, random...)
+        self.scalar0d = True  # a 0-d MXNet result stands for a NumPy scalar (see registry.ARRAY_RESULTS)
         self.vjp = None  # filled by the gradient-rule tables: tuple of per-argument vjp makers, or a callable
         # argument positions (ints) / keyword names that the MXNet implementation may rewrite in place (oneDNN
         # convolution re-lays out its weight in inference mode): they get an MXNet buffer the host cannot see
@@ -186,10 +187,13 @@ def _run_mxnet(prim, key, args, kwargs, pol):
     if type(out) is _mxb.ndarray:
         meta = prim.meta(*args, **kwargs) if prim.meta is not None else None
         if meta is None:
-            return Array(out, 1, ctx)
-        if CHECK_META:
-            _check_meta(prim, meta, out, args)
-        return Array(out, 1, ctx, meta[0], meta[1])
+            res = Array(out, 1, ctx)
+        else:
+            if CHECK_META:
+                _check_meta(prim, meta, out, args)
+            res = Array(out, 1, ctx, meta[0], meta[1])
+        res._scalar = prim.scalar0d  # MXNet has no scalars: say what NumPy would have returned if this is 0-d
+        return res
     return _wrap_mx(out, ctx)
 
 
@@ -253,12 +257,17 @@ def _run_numpy(prim: Primitive, args, kwargs):
 
 def _run_mutating(prim, args, kwargs):
     target = args[0]
+    if _tape_state.stack:
+        if type(target) is Array:
+            _tape.check_mutation(target, prim.name)
+        from .escapes import leaving_tree
+
+        # a traced value written into a buffer (copyto, put, place) would lose its gradient
+        leaving_tree([args[1:], kwargs], f"imperdl.numpy.{prim.name}()", "write")
     rest = [_np_arg(a) for a in args[1:]]
     kw = {k: _np_arg(v) for k, v in kwargs.items()}
     if type(target) is not Array:
         return prim.impls[0](target, *rest, **kw)
-    if _tape_state.stack:
-        _tape.check_mutation(target, prim.name)
     result = []
     target._write(lambda x: result.append(prim.impls[0](x, *rest, **kw)))
     return _wrap_np(result[0])
@@ -303,7 +312,9 @@ def _wrap_np(out):
             res._cow = True
         return res
     if isinstance(out, _generic):
-        return Array(numpy.asarray(out))
+        res = Array(numpy.asarray(out))
+        res._scalar = True  # NumPy returned a scalar: in-place operators on it rebind (see registry._inplace)
+        return res
     if t is tuple or t is list:
         return t([_wrap_np(e) for e in out])
     if isinstance(out, tuple) and hasattr(out, "_fields"):  # namedtuple results
@@ -329,6 +340,7 @@ def _make_view(res: Array, prim, args, kwargs, index):
     else:
         res._view = (base, (link,), base._version)
     res._cow = False
+    res._scalar = False  # a 0-d view (a[i, j, ...]) is an array: writing it writes its base, as in NumPy
 
 
 def _call_with_out(prim, args, kwargs):

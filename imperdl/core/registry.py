@@ -53,6 +53,13 @@ HOST = frozenset(
     ndarray.tobytes ndarray.tostring ndarray.getfield ndarray.setflags ndarray.__array__""".split()
 )
 
+# NumPy returns 0-d *arrays* (mutable in place) from these; every other 0-d result is a NumPy scalar (immutable).
+# Only consulted for MXNet results: a NumPy result says itself which it is (ndarray or numpy.generic)
+ARRAY_RESULTS = frozenset(
+    """array asarray asanyarray ascontiguousarray asfortranarray copy ndarray.copy ndarray.astype zeros ones empty
+    full zeros_like ones_like empty_like full_like where broadcast_to reshape squeeze ndarray.view""".split()
+)
+
 # results that are locally constant in the inputs: zero gradient, nothing to record
 NONDIFF = frozenset(
     """zeros_like ones_like empty_like full_like floor ceil rint trunc fix sign around round round_ floor_divide
@@ -142,6 +149,7 @@ def primitive(qualname: str) -> Primitive:
         p.host = qualname in HOST
         p.mutates = qualname in MUTATING or qualname.endswith(".at")
         p.nondiff = qualname in NONDIFF or qualname.startswith("random.")
+        p.scalar0d = qualname not in ARRAY_RESULTS
         if qualname in VIEW_NAMES:
             p.view = _always
         elif qualname in RESHAPES:
@@ -304,6 +312,8 @@ def _inplace(p, dunder: str):
 
     def op(self, other):
         r = p(self, other)
+        if getattr(self, "_scalar", False) and not self.shape:
+            return r  # NumPy scalars are immutable: ``n += v`` rebinds n, other references keep their value
         if r.dtype != self.dtype and not numpy.can_cast(r.dtype, self.dtype, "same_kind"):
             numpy_inplace(self._get(0).copy(), _to_host_tree(other))  # raises NumPy's own UFuncTypeError
         self._assign(r)

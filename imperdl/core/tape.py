@@ -43,14 +43,21 @@ class _Entry:
 
 def _snapshot(a: Array) -> Array:
     """An Array that keeps ``a``'s current value whatever later happens to ``a`` (no data copied)."""
+    exported = False
     if a._view is not None:
         a._check_view()
-        a._view[0]._cow = True
+        root = a._view[0]
+        exported = root._version != root._version  # NaN: NumPy may write this memory at any time
+        if not exported:
+            root._cow = True
     s = Array.__new__(Array)
     s._data = a._data  # shared: a copy either makes to another backend serves both; writes replace the list
     s._shape, s._dtype, s._ctx, s._keyc = a._shape, a._dtype, a._ctx, a._keyc
     s._version, s._view, s._cow, s._node = 0, None, True, a._node
-    a._cow = True
+    if exported:
+        s._data = [a._get(0).copy(), None]  # the snapshot keeps its own copy
+    else:
+        a._cow = True
     return s
 
 

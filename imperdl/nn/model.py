@@ -16,6 +16,7 @@ from typing import Any
 import numpy
 
 from imperdl.core import Array
+from imperdl.core.array import host_view
 
 from .checkpoint import atomic_write
 
@@ -101,10 +102,10 @@ class ModelBase:
         """Write ``params`` and array-valued ``aux_params`` to one ``.npz`` file (atomically)."""
         arrays = {}
         for name, value in self.params.items():
-            arrays[_PARAM + name] = numpy.asarray(value)
+            arrays[_PARAM + name] = host_view(value)  # a read, not numpy.asarray: that would export value
         for name, value in self.aux_params.items():
             if hasattr(value, "shape") or isinstance(value, (int, float, numpy.generic)):
-                arrays[_AUX + name] = numpy.asarray(value)
+                arrays[_AUX + name] = host_view(value)
         atomic_write(path, lambda f: numpy.savez(f, **arrays))
 
     def load(self, path: str | os.PathLike) -> ModelBase:

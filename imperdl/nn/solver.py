@@ -44,7 +44,15 @@ from typing import Any
 import numpy
 
 import imperdl.numpy as np
-from imperdl.core import Array, InPlaceGradientError, NoGradientError, grad_and_loss, make_vjp, stop_gradient
+from imperdl.core import (
+    Array,
+    InPlaceGradientError,
+    NoGradientError,
+    TracedConversionError,
+    grad_and_loss,
+    make_vjp,
+    stop_gradient,
+)
 
 from . import optim
 from .checkpoint import load_checkpoint, random_state_from_tree, random_state_to_tree, save_checkpoint
@@ -328,7 +336,8 @@ class Solver:
         # first step of a CS231n model: run it once under the tape and see whether it returned its own grads
         try:
             vjp, out = make_vjp(run)(params, batch)
-        except (InPlaceGradientError, NoGradientError) as e:  # backward code written by hand trips the tape
+        # backward code written by hand trips the tape
+        except (InPlaceGradientError, NoGradientError, TracedConversionError) as e:
             out = self._model_loss(batch)
             if not isinstance(out, (tuple, list)):
                 raise e

@@ -16,7 +16,7 @@ import string
 import numpy as onp
 
 from . import defvjp, defvjp_argnums
-from .util import dtype_of, match_real, shape_of, unbroadcast
+from .util import dtype_of, host, match_real, shape_of, unbroadcast
 
 
 def _np():
@@ -532,15 +532,15 @@ def _vector_norm_grad(g, ans, x, ord, axis):
     if ord is None or ord == 2:
         r = xm * (gv / nv)
     elif ord == 1:
-        r = gv * onp.sign(onp.asarray(xm))
+        r = gv * onp.sign(host(xm))
     elif ord == 0:
         return np.zeros(shape_of(x), dtype=dtype_of(x))
     elif ord in (onp.inf, -onp.inf):
-        ax_ = onp.abs(onp.asarray(xm))
+        ax_ = onp.abs(host(xm))
         ext = ax_.max(axis=-1, keepdims=True) if ord > 0 else ax_.min(axis=-1, keepdims=True)
         mask = (ax_ == ext).astype(float)
         mask = mask / mask.sum(axis=-1, keepdims=True)
-        r = gv * (onp.sign(onp.asarray(xm)) * mask)
+        r = gv * (onp.sign(host(xm)) * mask)
     else:
         p = float(ord)
         r = gv * np.sign(xm) * np.abs(xm) ** (p - 1) / nv ** (p - 1)
@@ -566,7 +566,7 @@ def _matrix_norm_grad(g, ans, x, ord, axes):
             i = 0 if ord == 2 else -1
             r = gm * (np.expand_dims(u[..., :, i], -1) * np.expand_dims(vh[..., i, :], -2))
     elif ord in (1, -1, onp.inf, -onp.inf):
-        xa = onp.asarray(xm)
+        xa = host(xm)
         sums = onp.abs(xa).sum(axis=-2 if ord in (1, -1) else -1, keepdims=True)
         ext = sums.max(axis=-1 if ord in (1, -1) else -2, keepdims=True) if ord > 0 else \
             sums.min(axis=-1 if ord in (1, -1) else -2, keepdims=True)

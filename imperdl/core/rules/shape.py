@@ -272,7 +272,7 @@ defvjp("triu", lambda g, ans, m, k=0: _np().triu(g, k))
 
 # ------------------------------------------------------------------ gathers by index
 def _sort(g, ans, a, axis=-1, kind=None, order=None):
-    perm = onp.argsort(onp.asarray(a), axis=axis, kind="stable")
+    perm = onp.argsort(host(a), axis=axis, kind="stable")
     m = index_map(a)
     src = onp.take_along_axis(m if axis is not None else m.ravel(), perm, axis=-1 if axis is None else axis)
     return gather_grad(g, a, src)
@@ -332,7 +332,7 @@ defvjp("resize", lambda g, ans, a, new_shape: gather_grad(g, a, onp.resize(index
 
 
 def _partition(g, ans, a, kth, axis=-1, kind="introselect", order=None):
-    perm = onp.argpartition(onp.asarray(a), host(kth), axis=axis, kind=kind)
+    perm = onp.argpartition(host(a), host(kth), axis=axis, kind=kind)
     m = index_map(a)
     src = onp.take_along_axis(m if axis is not None else m.ravel(), perm, axis=-1 if axis is None else axis)
     return gather_grad(g, a, src)

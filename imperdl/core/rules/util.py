@@ -51,12 +51,13 @@ def reduced_like(g, x, axis, keepdims):
 
 # ------------------------------------------------------------------ gathers (appended by rules-b)
 def host(x):
-    """A NumPy value for an index-like argument (keys, indices, masks): never traced, so a constant."""
-    from ..array import Array
+    """A NumPy value for an index-like argument (keys, indices, masks) or a piecewise-constant factor (signs, argsorts):
+    a constant even when ``x`` is traced (see ``host_view``)."""
+    from ..array import Array, host_view
 
     t = type(x)
     if t is Array:
-        return onp.asarray(x)
+        return host_view(x)
     if t is tuple:
         return tuple(host(e) for e in x)
     if t is list and any(type(e) in (Array, list, tuple) for e in x):
