@@ -42,7 +42,7 @@ def reduced_like(g, x, axis, keepdims):
     """Broadcast a reduction's gradient ``g`` back to ``x``'s shape."""
     np = _np()
     shape = shape_of(x)
-    if not keepdims and axis is not None:
+    if not keepdims and axis is not None and shape:  # (a 0-d input reduces over no axis, whatever ``axis`` is)
         axes = (axis,) if isinstance(axis, int) else tuple(axis)
         axes = tuple(a % len(shape) for a in axes)
         g = np.expand_dims(g, axes) if axes else g
