@@ -402,12 +402,18 @@ def _mxnet_failed(prim, exc, key, args, kwargs, pol):
 
 
 def _first_line(exc) -> str:
-    """MXNet's message without its C++ stack trace."""
+    """MXNet's reason in words, without its C++ stack trace or the "MXNetError: Check failed:" prefix."""
     text = str(exc).strip()
     for line in text.splitlines():
         line = line.strip()
-        skip = line.startswith(("Traceback", "File ", "[bt]", "Stack trace")) or "MXNetError" in line[:12]
-        if line and not skip:
+        if line.startswith(("Traceback", "File ", "[bt]", "Stack trace")) or not line:
+            continue
+        if line.startswith("MXNetError:"):
+            line = line[len("MXNetError:"):].strip()
+        if line.startswith("Check failed:"):
+            cond, _, reason = line[len("Check failed:"):].partition(" : ")
+            line = reason.strip() or f"MXNet requires {cond.strip()}"
+        if line:
             return line[:300]
     return type(exc).__name__
 

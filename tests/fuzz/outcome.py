@@ -37,6 +37,16 @@ def outcome(np, expr: str):
             return ("raise", exc)
 
 
+def call_outcome(fn):
+    """``fn()``'s outcome: ("value", result converted to NumPy) or ("raise", exception)."""
+    with warnings.catch_warnings(), onp.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return ("value", _host(fn()))
+        except Exception as exc:  # noqa: BLE001 - the exception is the outcome being compared
+            return ("raise", exc)
+
+
 def _tol(dtype):
     return {2: (1e-3, 1e-3), 4: (1e-5, 1e-6)}.get(dtype.itemsize // (2 if dtype.kind == "c" else 1),
                                                     (1e-7, 1e-12))
