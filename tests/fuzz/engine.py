@@ -30,7 +30,8 @@ from imperdl.core import dispatch, grad, registry
 from ..differential import test_differential as D
 from .outcome import assert_same_outcome, call_outcome
 
-BIG_INTS = (2**31, 2**53 + 1, 2**62, -2**63, 2**63, 2**64)
+# (never 2**31: NumPy would really allocate and fill ones(2**31), 16 GiB)
+BIG_INTS = (2**40, 2**53 + 1, 2**62, -2**63, 2**63, 2**64)
 ODD_FLOATS = (float("nan"), float("inf"), float("-inf"), 1e300, -1e39, 5e-324)
 EXOTIC = tuple(onp.dtype(t) for t in ("bool", "int8", "uint8", "float16", "complex64", "int64"))
 ODD_VALUES = (None, "abc", 1.5, (), [])
@@ -41,7 +42,7 @@ class View:
 
     def __init__(self, x):
         self.base = onp.repeat(x.reshape(-1), 2).reshape(x.shape[:-1] + (2 * x.shape[-1],)) if x.ndim else x
-        self.key = (Ellipsis, slice(None, None, 2)) if x.ndim else ()
+        self.key = (Ellipsis, slice(None, None, 2)) if x.ndim else Ellipsis
 
     def __repr__(self):
         return f"{self.base!r}[{self.key!r}]"
@@ -67,6 +68,20 @@ def _imperdl_side(x):
     if type(x) is dict:
         return {k: _imperdl_side(v) for k, v in x.items()}
     return x
+
+
+# Known findings left open (issue #12 item 7, see the report): calls drawn into them are skipped, by rule
+KNOWN = (
+    # NumPy 1.23 itself segfaults on tile(x, (2, 2**62)): the reference cannot be computed
+    lambda name, args, kw: name == "tile" and any(type(r) is int and r > 2**31 for r in _flat(args[1:])),
+    # MXNet gathers with int64 index values beyond 2**53 (rounded through doubles) instead of raising IndexError;
+    # the check needs a reduction over the index array on every call
+    lambda name, args, kw: name == "ndarray.__getitem__" and any(
+        type(k) is onp.ndarray and k.dtype.kind in "iu" and k.size and abs(k).max() > 2**31 for k in _flat(args[1:])),
+    # random.* with inf/NaN parameters: NumPy raises OverflowError/ValueError, MXNet samples (values not seen
+    # by the predicate; a check costs a reduction per call)
+    lambda name, args, kw: name.startswith("random.") and not _finite(list(args) + list(kw.values())),
+)
 
 
 def _mutate_one(data, x, ndim_hint: int):
@@ -140,11 +155,13 @@ def _flat(v) -> list:
 
 def _finite(args) -> bool:
     return all(onp.isfinite(_numpy_side(a)).all() for a in args
-               if type(a) is View or (type(a) is onp.ndarray and a.dtype.kind in "fc"))
+               if type(a) in (View, float) or (type(a) is onp.ndarray and a.dtype.kind in "fc"))
 
 
 def check(name: str, module, args: tuple, kwargs: dict, log) -> None:
     """One adversarial call: the outcome under each policy, then (float64 input) the gradient."""
+    if any(rule(name, args, kwargs) for rule in KNOWN):
+        return
     log.write(_call_text(name, args, kwargs) + "\n")
     log.flush()
     np_fn, im_fn = D._numpy_function(name), D._imperdl_function(name)
@@ -189,7 +206,7 @@ def check_gradient(name: str, args: tuple, kwargs: dict) -> None:
         return
     rest, rest_im = args[1:], _imperdl_side(copy.deepcopy(args[1:]))
     ref = call_outcome(lambda: autograd.grad(lambda v: anp.sum(af(v, *rest, **kwargs)))(x.copy()))
-    if ref[0] == "raise" or not onp.isfinite(ref[1]).all():
+    if ref[0] == "raise" or onp.shape(ref[1]) != x.shape or not onp.isfinite(ref[1]).all():
         return
     im_fn = D._imperdl_function(name)
     got = call_outcome(lambda: grad(lambda v: inp.sum(im_fn(v, *rest_im, **kwargs)))(inp.array(x, copy=True)))
@@ -202,7 +219,8 @@ SETTINGS = settings(deadline=None, database=None, phases=(Phase.explicit, Phase.
 
 
 def _examples(name: str, module, case, log, derandomize: bool):
-    @settings(SETTINGS, max_examples=8, derandomize=derandomize)
+    # CI: one deterministic pass of 30 calls a name (about 30 s); long mode: rounds of 8 fresh calls a name
+    @settings(SETTINGS, max_examples=30 if derandomize else 8, derandomize=derandomize)
     @given(st.data())
     def examples(data):
         args, kwargs = case(data)
@@ -216,6 +234,7 @@ def run(seconds: float, log_path: str, derandomize: bool) -> int:
     """Fuzz every MXNet-implemented name in turn until ``seconds`` pass; 0 when every call matched NumPy."""
     names = sorted(n for n, (m, c) in D.ENTRIES.items() if registry.primitive(n).impls[1] is not None)
     dispatch.CHECK_META = True
+    warnings.simplefilter("ignore")  # floating-point warnings of the compared calls are not findings
     deadline = time.monotonic() + seconds
     log = open(log_path, "w")
     rounds = 0

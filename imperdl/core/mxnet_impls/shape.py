@@ -105,7 +105,9 @@ def _flatten(a, order="C"):
 
 
 def _squeeze(a, axis=None):
-    return mnp().squeeze(a, None if axis is None else check_axes(axis, a.ndim))
+    if axis is not None:
+        axis = check_axes(axis, max(a.ndim, 1))  # NumPy lets a 0-d array "squeeze" axis 0 (or -1)
+    return mnp().squeeze(a, axis if a.ndim else None)
 
 
 def _moveaxis(a, source, destination):
@@ -423,8 +425,11 @@ def _p_sort(a, axis=-1, kind=None, order=None):
 
 
 def _p_argsort(a, axis=-1, kind=None, order=None):
-    # ties: NumPy's default quicksort order is unspecified; MXNet's (measured) is stable, so only stable kinds
-    return arr(a, SORTABLE, min_ndim=1) and axis_arg(axis) and order is None and kind in ("stable", "mergesort")
+    # ties: NumPy's default quicksort order is unspecified; MXNet's is stable (measured) only up to 16 elements
+    # along the axis (from 17 on it reverses ties), so only stable kinds and sizes below 16 (one size class of
+    # the signature, so the cached decision holds for every call that shares it)
+    return (arr(a, SORTABLE, min_ndim=1) and a.size < 16 and axis_arg(axis) and order is None
+            and kind in ("stable", "mergesort"))
 
 
 def _p_take(a, indices, axis=None, out=None, mode="raise"):
