@@ -74,6 +74,13 @@ def _imperdl_side(x):
 KNOWN = (
     # NumPy 1.23 itself segfaults on tile(x, (2, 2**62)): the reference cannot be computed
     lambda name, args, kw: name == "tile" and any(type(r) is int and r > 2**31 for r in _flat(args[1:])),
+    # NumPy 1.23's *_like(a, dtype=..., shape=<negative>) drops a reference to the dtype on its error path;
+    # repeated, the process dies ("Reference count error detected")
+    lambda name, args, kw: name.endswith("_like") and any(type(v) is int and v < 0 for v in _flat(kw.get("shape"))),
+    # NumPy's broadcast_to to 2**40 rows is a zero-stride view; an imperdl Array holds its data, so it raises
+    # MemoryError (a clear error, but not NumPy's answer)
+    lambda name, args, kw: name == "broadcast_to" and any(
+        type(v) is int and v > 2**31 for v in _flat(args[1:]) + _flat(kw.get("shape"))),
     # MXNet gathers with int64 index values beyond 2**53 (rounded through doubles) instead of raising IndexError;
     # the check needs a reduction over the index array on every call
     lambda name, args, kw: name == "ndarray.__getitem__" and any(

@@ -56,7 +56,6 @@ WRONG = [
     "np.linspace(0, 1, 3, dtype='int16')",
     "np.round(np.array([2.475], dtype='float32'), 2)",
     "np.roll(np.arange(3), -2**63)",
-    "np.arange(6).reshape(2, 3).T.flatten('A')",
     "np.ones(2)[1.5:]",
     "np.ones((1, 1)).squeeze((0, 0))",
     "np.ones(2).transpose(())",

@@ -13,7 +13,9 @@ def _np():
 
 
 def shape_of(x) -> tuple:
-    """Shape of an Array, a NumPy array or a Python scalar (``()``)."""
+    """Shape of an Array, a NumPy array, a (nested) list or tuple of numbers, or a Python scalar (``()``)."""
+    if type(x) in (list, tuple):
+        return onp.shape(x)
     return tuple(getattr(x, "shape", ()))
 
 
