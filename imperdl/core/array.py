@@ -507,7 +507,9 @@ class Array:
 
         if len(axes) == 1:
             axes = axes[0]
-        return primitive("transpose")(self, axes or None)
+        elif not axes:
+            axes = None  # a.transpose() reverses; a.transpose(()) is an empty permutation, checked as NumPy does
+        return primitive("transpose")(self, axes)
 
     @property
     def T(self):

@@ -30,8 +30,17 @@ def _rebuild(t: type, items: list):
     return t(*items) if hasattr(t, "_fields") else t(items)
 
 
+def _numbers_only(x) -> bool:
+    """A (nested) list/tuple of Python numbers: array-like data, not a container of parameters."""
+    return all(_numbers_only(e) if type(e) in (list, tuple) else type(e) in (int, float, bool) for e in x)
+
+
 def _watch_tree(tape: Tape, x):
     t = type(x)
+    if (t is list or t is tuple) and x and _numbers_only(x):
+        # one array, as HIPS autograd treats it: watching each number apart would lose the gradient wherever
+        # a primitive turns the list into an array (``np.cos([[1.0, 2.0]])``)
+        return tape.watch(_as_array(x))
     if t is list or t is tuple or isinstance(x, tuple):
         return _rebuild(t, [_watch_tree(tape, e) for e in x])
     if t is dict:

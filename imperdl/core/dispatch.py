@@ -9,7 +9,6 @@ otherwise the call falls back and the policy remembers that signature.
 from __future__ import annotations
 
 import os
-import threading
 
 import numpy
 
@@ -256,6 +255,8 @@ def _run_numpy(prim: Primitive, args, kwargs):
 
 
 def _run_mutating(prim, args, kwargs):
+    if not args:
+        return prim.impls[0](*args, **kwargs)  # NumPy's TypeError for the missing arguments
     target = args[0]
     if _tape_state.stack:
         if type(target) is Array:
@@ -350,11 +351,56 @@ def _call_with_out(prim, args, kwargs):
     from .array import _store_into
 
     outs = out if isinstance(out, tuple) else (out,)
+    ufunc = isinstance(prim.impls[0], numpy.ufunc)
+    if ufunc:
+        _check_ufunc_out(prim.impls[0], args, kwargs, outs)
+    elif not _takes_out(prim):
+        raise TypeError(f"{prim.space}.{prim.name}() got an unexpected keyword argument 'out'")
     result = prim(*args, **kwargs)
     results = result if isinstance(result, tuple) else (result,)
     for o, r in zip(outs, results):
+        if ufunc and type(r) is Array and r.shape != o.shape:
+            from .registry import primitive
+
+            r = primitive("broadcast_to")(r, o.shape)  # a ufunc broadcasts its result into ``out``
         _store_into(o, r)
     return out
+
+
+def _standin(x):
+    """A one-element stand-in with ``x``'s dtype and rank (Python scalars stay: NumPy casts them by value)."""
+    if type(x) is Array or type(x) is _ndarray:
+        return numpy.zeros((1,) * x.ndim, dtype=x.dtype)
+    return x
+
+
+def _check_ufunc_out(ufunc, args, kwargs, outs) -> None:
+    """Raise what NumPy raises for these ``out`` arrays (UFuncTypeError for a cast it refuses, ValueError for a
+    shape it cannot broadcast into), by running the ufunc on one-element stand-ins: cheap and exactly NumPy's."""
+    stand = tuple(_standin(o) for o in outs)
+    ufunc(*[_standin(a) for a in args], out=stand if len(stand) > 1 else stand[0],
+          **{k: _standin(v) for k, v in kwargs.items()})
+    shapes = [numpy.shape(a) for a in args if type(a) in (Array, _ndarray, list, tuple)]
+    if shapes:
+        for o in outs:
+            if numpy.broadcast_shapes(o.shape, *shapes) != tuple(o.shape):
+                raise ValueError(f"non-broadcastable output operand with shape {tuple(o.shape)} doesn't match "
+                                 f"the broadcast shape {numpy.broadcast_shapes(o.shape, *shapes)}")
+
+
+def _takes_out(prim) -> bool:
+    """The NumPy function has an ``out`` parameter (read once per primitive)."""
+    takes = prim.__dict__.get("_takes_out")
+    if takes is None:
+        import inspect
+
+        try:
+            params = inspect.signature(prim.impls[0]).parameters
+            takes = "out" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+        except (TypeError, ValueError):
+            takes = True  # no signature to read: let the function decide
+        prim._takes_out = takes
+    return takes
 
 
 def _mxnet_failed(prim, exc, key, args, kwargs, pol):
@@ -374,12 +420,18 @@ def _mxnet_failed(prim, exc, key, args, kwargs, pol):
 
 
 def _first_line(exc) -> str:
-    """MXNet's message without its C++ stack trace."""
+    """MXNet's reason in words, without its C++ stack trace or the "MXNetError: Check failed:" prefix."""
     text = str(exc).strip()
     for line in text.splitlines():
         line = line.strip()
-        skip = line.startswith(("Traceback", "File ", "[bt]", "Stack trace")) or "MXNetError" in line[:12]
-        if line and not skip:
+        if line.startswith(("Traceback", "File ", "[bt]", "Stack trace")) or not line:
+            continue
+        if line.startswith("MXNetError:"):
+            line = line[len("MXNetError:"):].strip()
+        if line.startswith("Check failed:"):
+            cond, _, reason = line[len("Check failed:"):].partition(" : ")
+            line = reason.strip() or f"MXNet requires {cond.strip()}"
+        if line:
             return line[:300]
     return type(exc).__name__
 

@@ -22,7 +22,7 @@ from importlib import resources
 
 from .backends import mxnet_backend as _mxb
 from .scope import Blocks
-from .signature import format_key
+from .signature import format_key, out_of_range
 
 
 class MXNetUnsupportedError(NotImplementedError):
@@ -46,7 +46,7 @@ class Policy:
     @staticmethod
     def mxnet_accepts(prim, args, kwargs) -> bool:
         """MXNet has an implementation, is importable, and its predicate accepts this call."""
-        if prim.impls[1] is None or not _mxb.available():
+        if prim.impls[1] is None or not _mxb.available() or out_of_range(args, kwargs):
             return False
         pred = prim.preds[1]
         if pred is None:
@@ -114,6 +114,9 @@ class OnlyMXNetPolicy(Policy):
         from .dispatch import describe_args
 
         why = "it has no MXNet implementation" if prim.impls[1] is None else _declined(args, kwargs)
+        if prim.impls[1] is not None and out_of_range(args, kwargs):
+            why = ("MXNet cannot run it exactly: a number in the arguments is beyond what MXNet carries exactly "
+                   "(it passes scalars as doubles and sizes as 32-bit integers)")
         if prim.impls[1] is not None and not _mxb.available():
             why = f"MXNet is not importable ({_mxb.unavailable_reason()})"
         raise MXNetUnsupportedError(

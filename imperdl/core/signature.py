@@ -20,8 +20,53 @@ def _np_array(x):
     return ("np", x.dtype, x.ndim, x.size.bit_length())
 
 
+# MXNet carries scalar parameters as doubles and sizes/indices as 32-bit ints, and NumPy 1.23 widens a float32
+# array for a Python float beyond float32's range: such values get a descriptor of their own, so a decision cached
+# for ordinary values never sends them to MXNet (``Policy.mxnet_accepts`` declines them, see ``out_of_range``)
+INT_LIMIT = 2 ** 31
+FLOAT_LIMIT = 3.4028234663852886e38  # float32's largest finite value
+BIG_INT = "int beyond 2**31"
+BIG_FLOAT = "float beyond float32"
+
+
+def _int(x):
+    return int if -INT_LIMIT <= x < INT_LIMIT else BIG_INT
+
+
+def _float(x):
+    return BIG_FLOAT if FLOAT_LIMIT < abs(x) < float("inf") else float
+
+
 def _scalar(x):
-    return ("s", x.dtype)
+    big = _big_value(x)
+    return ("s", x.dtype) if big is None else ("s", x.dtype, big)
+
+
+def _big_value(x):
+    """BIG_INT or BIG_FLOAT when the number ``x`` lies beyond what MXNet carries exactly, else None."""
+    if isinstance(x, (bool, numpy.bool_)):
+        return None
+    if isinstance(x, (int, numpy.integer)):
+        return None if -INT_LIMIT <= x < INT_LIMIT else BIG_INT
+    if isinstance(x, (float, numpy.floating)):
+        return BIG_FLOAT if FLOAT_LIMIT < abs(x) < float("inf") else None
+    return None
+
+
+def out_of_range(args, kwargs=None) -> bool:
+    """Some number in the arguments (at any depth of lists and tuples) lies beyond what MXNet carries exactly.
+
+    Read only when a decision is made (a cache miss): the descriptors above keep such calls in signatures of
+    their own, so the answer is the same for every call that shares the signature.
+    """
+    for a in (args if not kwargs else (*args, *kwargs.values())):
+        t = type(a)
+        if t is list or t is tuple:
+            if out_of_range(a):
+                return True
+        elif t is not str and _big_value(a) is not None:
+            return True
+    return False
 
 
 def _same(x):
@@ -38,8 +83,8 @@ def _list(x):
 
 _BY_TYPE = {
     bool: _same,  # two values: predicates may read flags such as compute_uv=False
-    int: lambda x: int,
-    float: lambda x: float,
+    int: _int,
+    float: _float,
     complex: lambda x: complex,
     str: _same,
     type(None): _same,

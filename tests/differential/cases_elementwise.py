@@ -71,7 +71,7 @@ def clip_case(data):
 
 
 CASES = {}
-for _name in (E.FLOAT_UNARY + E.NUMERIC_UNARY + E.PREDICATES_UNARY
+for _name in (E.FLOAT_UNARY + E.FLOAT_ONLY_UNARY + E.NUMERIC_UNARY + E.PREDICATES_UNARY
               + ["degrees", "radians", "rad2deg", "deg2rad", "invert", "sign"]):
     CASES[_name] = unary_case
 for _name in list(E.ARITHMETIC) + E.COMPARISONS + ["remainder", "mod"] + list(E.BITWISE) + list(E.LOGICAL):

@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import threading
 import os
+import threading
 
 import numpy
 

@@ -183,9 +183,13 @@ def _p_arange(start, stop=None, step=None, dtype=None, **kw):
             and _dtype(dtype, _D("int64")) in _ARANGE_DTYPES and no_kwargs(kw, like=is_(None)))
 
 
+# a frozenset, not a tuple: ``None in (dtype, ...)`` is True (NumPy compares None equal to float64)
+_LINSPACE_DTYPES = frozenset((_F64, _D("float32")))
+
+
 def _p_linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     return (type(start) in _NUMS and type(stop) in _NUMS and is_int(num) and type(endpoint) is bool
-            and retstep is False and _dtype(dtype) in (_F64, _D("float32")) and axis == 0)
+            and retstep is False and _dtype(dtype) in _LINSPACE_DTYPES and axis == 0)
 
 
 def _p_eye(N, M=None, k=0, dtype=float, order="C", **kw):

@@ -68,10 +68,15 @@ def _same_name(name):
 
 FLOAT_UNARY = """exp expm1 log log2 log10 log1p sqrt cbrt sin cos tan arcsin arccos arctan sinh cosh tanh arcsinh
 arccosh arctanh floor ceil trunc fix fabs reciprocal""".split()
-NUMERIC_UNARY = "square absolute negative".split()
+# MXNet squares and takes absolute values of ints through doubles: int32 squares do not wrap as NumPy's do
+# (65536**2 gives INT_MIN, not 0) and int64 values beyond 2**53 come back rounded, so those take floats only
+FLOAT_ONLY_UNARY = "square absolute".split()
+NUMERIC_UNARY = ["negative"]
 PREDICATES_UNARY = "isnan isinf isfinite isposinf isneginf logical_not".split()
 
 for _name in FLOAT_UNARY:
+    register_mxnet(_name, _same_name(_name), unary_pred(FLOATS), meta_unary)
+for _name in FLOAT_ONLY_UNARY:
     register_mxnet(_name, _same_name(_name), unary_pred(FLOATS), meta_unary)
 for _name in NUMERIC_UNARY:
     register_mxnet(_name, _same_name(_name), unary_pred(NUMERIC), meta_unary)
@@ -102,7 +107,14 @@ def _around_pred(a, decimals=0, out=None):
 
 
 def _around(a, decimals=0, out=None):
-    return B._mnp.around(a, decimals)
+    """NumPy's algorithm: scale by 10**|decimals| in the array's dtype, round half to even, scale back. MXNet's
+    own ``around`` with decimals > 0 scales differently and misses NumPy's result on about a third of values."""
+    if decimals == 0:
+        return B._mnp.around(a, 0)
+    f = 10.0 ** abs(decimals)
+    if decimals > 0:
+        return B._mnp.around(a * f, 0) / f
+    return B._mnp.around(a / f, 0) * f
 
 
 for _name in ("around", "round", "round_"):
@@ -179,8 +191,9 @@ def _remainder(x, y):
     return r
 
 
+# MXNet computes integer mod through doubles: int64 values beyond 2**53 come back rounded
 for _name in ("remainder", "mod"):
-    register_mxnet(_name, _remainder, binary_pred(NUMERIC), meta_binary)
+    register_mxnet(_name, _remainder, binary_pred(NUMERIC - {I64}), meta_binary)
 
 
 # bitwise ops: ints through MXNet's kernels; bools through arithmetic (MXNet's bool bitwise ops do not broadcast)

@@ -78,13 +78,26 @@ def _tup(v):
     return tuple(int(e) for e in v) if type(v) in (tuple, list) else operator.index(v)
 
 
+def check_axes(v, ndim: int, what: str = "axis") -> tuple:
+    """``v`` (an int or a sequence of ints) as non-negative axes of an ``ndim``-d array, checked as NumPy checks
+    them (AxisError out of range, ValueError for a repeat). Every impl here that takes an axis validates it
+    through this: MXNet reads an out-of-range axis outside its buffers (``moveaxis(ones(2), -3, -1)`` killed the
+    process) or accepts what NumPy rejects. Signatures do not hold axis values, so this runs per call, in the
+    impl; raising sends the call to NumPy, whose exception the user sees."""
+    return normalize_axis_tuple(_tup(v), ndim, what)
+
+
 # ------------------------------------------------------------------------------------------ impls
 def _reshape(a, newshape, order="C"):
     return mnp().reshape(a, _tup(newshape))
 
 
 def _transpose(a, axes=None):
-    return mnp().transpose(a, None if axes is None else _tup(axes))
+    if axes is not None:
+        axes = check_axes(axes, a.ndim)
+        if len(axes) != a.ndim:
+            raise ValueError("axes don't match array")
+    return mnp().transpose(a, axes)
 
 
 def _flatten(a, order="C"):
@@ -92,15 +105,32 @@ def _flatten(a, order="C"):
 
 
 def _squeeze(a, axis=None):
-    return mnp().squeeze(a, None if axis is None else _tup(axis))
+    if axis is not None:
+        axis = check_axes(axis, max(a.ndim, 1))  # NumPy lets a 0-d array "squeeze" axis 0 (or -1)
+    return mnp().squeeze(a, axis if a.ndim else None)
 
 
 def _moveaxis(a, source, destination):
-    return mnp().moveaxis(a, _tup(source), _tup(destination))
+    source, destination = check_axes(source, a.ndim, "source"), check_axes(destination, a.ndim, "destination")
+    if len(source) != len(destination):
+        raise ValueError("`source` and `destination` arguments must have the same number of elements")
+    return mnp().moveaxis(a, source, destination)
+
+
+def _swapaxes(a, axis1, axis2):
+    return mnp().swapaxes(a, check_axes(axis1, a.ndim)[0], check_axes(axis2, a.ndim)[0])
+
+
+def _expand_dims(a, axis):
+    return mnp().expand_dims(a, check_axes(axis, a.ndim + 1)[0])
 
 
 def _roll(a, shift, axis=None):
-    return mnp().roll(a, _tup(shift), None if axis is None else _tup(axis))
+    if axis is not None:
+        axis = _tup(axis)
+        for e in axis if type(axis) is tuple else (axis,):  # NumPy allows an axis twice here (shifts add up)
+            check_axes(e, a.ndim)
+    return mnp().roll(a, _tup(shift), axis)
 
 
 def _concatenate(arrays, axis=0):
@@ -395,8 +425,11 @@ def _p_sort(a, axis=-1, kind=None, order=None):
 
 
 def _p_argsort(a, axis=-1, kind=None, order=None):
-    # ties: NumPy's default quicksort order is unspecified; MXNet's (measured) is stable, so only stable kinds
-    return arr(a, SORTABLE, min_ndim=1) and axis_arg(axis) and order is None and kind in ("stable", "mergesort")
+    # ties: NumPy's default quicksort order is unspecified; MXNet's is stable (measured) only up to 16 elements
+    # along the axis (from 17 on it reverses ties), so only stable kinds and sizes below 16 (one size class of
+    # the signature, so the cached decision holds for every call that shares it)
+    return (arr(a, SORTABLE, min_ndim=1) and a.size < 16 and axis_arg(axis) and order is None
+            and kind in ("stable", "mergesort"))
 
 
 def _p_take(a, indices, axis=None, out=None, mode="raise"):
@@ -408,10 +441,10 @@ def _p_take(a, indices, axis=None, out=None, mode="raise"):
 TABLE = [
     ("reshape", _reshape, _p_reshape),
     ("transpose", _transpose, _p_transpose),
-    ("swapaxes", _call("swapaxes"), _p_swapaxes),
+    ("swapaxes", _swapaxes, _p_swapaxes),
     ("moveaxis", _moveaxis, _p_moveaxis),
     ("squeeze", _squeeze, _p_squeeze),
-    ("expand_dims", _call("expand_dims"), _p_expand_dims),
+    ("expand_dims", _expand_dims, _p_expand_dims),
     ("ravel", _flatten, _p_ravel),
     ("ndarray.flatten", _flatten, _p_ravel),
     ("flip", lambda m, axis=None: _flip_axes(m, axis), _p_flip),

@@ -34,7 +34,7 @@ def _flag(v) -> bool:
 def _axes(x, axis) -> tuple:
     """The reduced axes as sorted non-negative ints."""
     nd = len(shape_of(x))
-    if axis is None or axis is _NOVALUE:
+    if axis is None or axis is _NOVALUE or nd == 0:  # NumPy reduces a 0-d array over axis 0 or -1 too
         return tuple(range(nd))
     if isinstance(axis, (tuple, list)):
         return tuple(sorted(int(a) % nd for a in axis))

@@ -266,8 +266,17 @@ def _diag(g, ans, v, k=0):
 defvjp("diag", _diag)
 defvjp("diagonal", lambda g, ans, a, offset=0, axis1=0, axis2=1: gather_grad(
     g, a, onp.diagonal(index_map(a), offset, axis1, axis2)))
-defvjp("tril", lambda g, ans, m, k=0: _np().tril(g, k))
-defvjp("triu", lambda g, ans, m, k=0: _np().triu(g, k))
+def _tri_vjp(fn_name):
+    """A 1-d ``m`` is broadcast to rows of a square matrix: its gradient sums the masked rows."""
+    def vjp(g, ans, m, k=0):
+        masked = getattr(_np(), fn_name)(g, k)
+        return _np().sum(masked, axis=0) if len(shape_of(m)) == 1 else masked
+
+    return vjp
+
+
+defvjp("tril", _tri_vjp("tril"))
+defvjp("triu", _tri_vjp("triu"))
 
 
 # ------------------------------------------------------------------ gathers by index

@@ -13,7 +13,9 @@ def _np():
 
 
 def shape_of(x) -> tuple:
-    """Shape of an Array, a NumPy array or a Python scalar (``()``)."""
+    """Shape of an Array, a NumPy array, a (nested) list or tuple of numbers, or a Python scalar (``()``)."""
+    if type(x) in (list, tuple):
+        return onp.shape(x)
     return tuple(getattr(x, "shape", ()))
 
 
@@ -42,7 +44,7 @@ def reduced_like(g, x, axis, keepdims):
     """Broadcast a reduction's gradient ``g`` back to ``x``'s shape."""
     np = _np()
     shape = shape_of(x)
-    if not keepdims and axis is not None:
+    if not keepdims and axis is not None and shape:  # (a 0-d input reduces over no axis, whatever ``axis`` is)
         axes = (axis,) if isinstance(axis, int) else tuple(axis)
         axes = tuple(a % len(shape) for a in axes)
         g = np.expand_dims(g, axes) if axes else g

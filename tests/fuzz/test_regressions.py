@@ -1,0 +1,184 @@
+"""Calls a fuzzer found crashing the process or answering wrong (issue #12, item 7), each checked against NumPy.
+
+Every case is an expression in ``np``, evaluated once with real NumPy and once with ``imperdl.numpy``: the
+outcome must be NumPy's (same exception type, or the same value, dtype and shape). Under ``only_mxnet`` a call
+MXNet cannot run may instead raise ``MXNetUnsupportedError`` whose message states the reason in words. Calls
+that used to kill the process run in a child process, so a segfault fails the test instead of the run.
+"""
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import autograd
+import autograd.numpy as anp
+import numpy as onp
+import pytest
+
+import imperdl
+import imperdl.numpy as inp
+from imperdl.core import grad
+from imperdl.core.policy import MXNetUnsupportedError
+
+from .outcome import assert_same_outcome, outcome
+
+# used to segfault or hang MXNet: run in a child process each
+CRASHES = [
+    "np.moveaxis(np.ones(2), -3, -1)",
+    "np.arange(2**62)",
+    "np.linspace(0, 1, num=2**62)",
+    "np.random.choice(np.ones(1), size=(2**62,))",
+    "np.array_split(np.ones(3), 2**62)",
+]
+
+# used to answer wrong (or accept calls NumPy rejects)
+WRONG = [
+    "np.add(np.array([0]), 2**53 + 1)",
+    "np.mod(np.array([2**53 + 1]), 7)",
+    "np.mod(np.array([2**53 + 1, 5]), np.array([2**53, 3]))",
+    "np.abs(np.array([-2**53 - 1]))",
+    "np.minimum(np.array([2**53 + 1]), 2**62)",
+    "np.arange(2**53 + 1, 2**53 + 3)",
+    "np.square(np.array([65536], dtype='int32'))",
+    "np.square(np.array([2**53 + 1]))",
+    "np.ones(2)[[2**62]]",
+    "np.eye(2**62)",
+    "np.identity(2**62)",
+    "np.tri(2**62)",
+    "np.broadcast_to(np.ones(1), (2**62,))",
+    "np.pad(np.ones(1), 2**62)",
+    "np.random.rand(2**62)",
+    "np.stack([np.ones(2), np.ones(3)])",
+    "np.full((1,), 2**63)",
+    "np.linspace(0, 1, 3, dtype='int16')",
+    "np.round(np.array([2.475], dtype='float32'), 2)",
+    "np.roll(np.arange(3), -2**63)",
+    "np.ones(2)[1.5:]",
+    "np.ones((1, 1)).squeeze((0, 0))",
+    "np.ones(2).transpose(())",
+    "np.ones(2, dtype='float32') + 1e300",
+    "np.ones(2, dtype='float32') * 1e39",
+    "np.ones(2, dtype='int64') + 2**63",
+    "np.ones(2, dtype='int64') + 2**64",
+    "np.exp(np.ones(2), out=np.zeros(2, dtype='int64'))",
+    "np.sign(1.0, out=np.zeros((3, 2)))",
+    "np.reshape(np.ones(2), (2,), out=np.ones(2))",
+    "np.copyto()",
+    "np.place()",
+    "np.putmask()",
+    # found by tests/fuzz/engine.py
+    "np.argsort(np.array([0, -3, 0] * 6), kind='stable')",
+    "np.argsort(np.zeros((2, 9), dtype='int32'), axis=None, kind='mergesort')",
+    "np.squeeze(np.array(2.0), 0)",
+    "np.round(np.array([2.675, 1.005, -0.125]), 2)",
+    "np.reshape(np.zeros(1, dtype='float32'), (-2,))",
+    "np.sign(np.ones((2, 1)), out=np.zeros((3,)))",
+]
+
+# in-place operators: the statement runs, then ``x`` is compared
+INPLACE = [
+    "x = np.array([3]); x *= 2**53 + 1",
+    "x = np.array([3]); x += 2**53 + 1",
+]
+
+
+def _check(expr: str, policy: str) -> None:
+    ref = outcome(onp, expr)
+    imperdl.set_global_policy(policy)
+    got = outcome(inp, expr)
+    assert_same_outcome(got, ref, f"{expr} under {policy}", only_mxnet=policy == "only_mxnet")
+
+
+@pytest.mark.parametrize("policy", ["prefer_mxnet", "only_mxnet"])
+@pytest.mark.parametrize("expr", WRONG + INPLACE)
+def test_matches_numpy(expr, policy):
+    _check(expr, policy)
+
+
+_ROOT = str(pathlib.Path(__file__).resolve().parents[2])
+_CHILD = """
+import sys, warnings
+sys.path.insert(0, sys.argv[3])
+warnings.simplefilter("ignore")
+import numpy as onp
+import imperdl, imperdl.numpy as inp
+from tests.fuzz.outcome import assert_same_outcome, outcome
+expr, policy = sys.argv[1], sys.argv[2]
+ref = outcome(onp, expr)
+imperdl.set_global_policy(policy)
+assert_same_outcome(outcome(inp, expr), ref, expr, only_mxnet=policy == "only_mxnet")
+print("same as numpy")
+"""
+
+
+@pytest.mark.parametrize("policy", ["prefer_mxnet", "only_mxnet"])
+@pytest.mark.parametrize("expr", CRASHES)
+def test_no_crash(expr, policy):
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(_CHILD), expr, policy, _ROOT], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0 and "same as numpy" in proc.stdout, (
+        f"{expr} under {policy}: exit status {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+
+
+# --------------------------------------------------------------------------------------------- gradients
+GRADS = [
+    # (imperdl function, HIPS autograd function, argument)
+    (lambda x: inp.sum(inp.cos(x)), lambda x: anp.sum(anp.cos(x)), [[1.0, 2.0]]),
+    (lambda x: inp.sum(inp.sum(x, axis=-1)), lambda x: anp.sum(anp.sum(x, axis=-1)), onp.array(1.5)),
+    (lambda x: inp.sum(inp.max(x, axis=-1)), lambda x: anp.sum(anp.max(x, axis=-1)), onp.array(1.5)),
+    (lambda x: inp.sum(inp.min(x, axis=-1)), lambda x: anp.sum(anp.min(x, axis=-1)), onp.array(1.5)),
+    (lambda x: inp.sum(inp.prod(x, axis=-1)), lambda x: anp.sum(anp.prod(x, axis=-1)), onp.array(1.5)),
+    (lambda x: inp.sum(inp.cumsum(x) * 3.0), lambda x: anp.sum(anp.cumsum(x) * 3.0), onp.array(1.5)),
+    # found by tests/fuzz/engine.py
+    (lambda x: inp.sum(inp.tril(x, 1) ** 2), lambda x: anp.sum(anp.tril(x, 1) ** 2), onp.array([1.0, 2.0, 3.0])),
+    (lambda x: inp.sum(inp.triu(x) ** 2), lambda x: anp.sum(anp.triu(x) ** 2), onp.array([1.0, 2.0, 3.0])),
+    (lambda x: inp.sum(inp.inner(x, [-0.5, 0.25])), lambda x: anp.sum(anp.inner(x, [-0.5, 0.25])),
+     onp.array([[2.0, 1.0], [1.5, 0.1]])),
+]
+
+
+def _as_numpy(g):
+    if isinstance(g, (list, tuple)):
+        return onp.array([_as_numpy(e) for e in g])
+    return onp.asarray(g.asnumpy() if hasattr(g, "asnumpy") else g)
+
+
+def _numeric_grad(f, x, eps=1e-6):
+    """Central differences in float64."""
+    x = onp.array(x, dtype=float)
+    g = onp.zeros_like(x)
+    for i in onp.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[i] += eps
+        down[i] -= eps
+        g[i] = (f(up) - f(down)) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("policy", ["prefer_mxnet", "only_numpy"])
+@pytest.mark.parametrize("case", range(len(GRADS)))
+def test_gradient_matches_autograd(case, policy):
+    """Against HIPS autograd where its gradient has the argument's shape (for a 1-d ``tril`` it has not), and
+    always against float64 central differences."""
+    f, af, x = GRADS[case]
+    imperdl.set_global_policy(policy)
+    got = _as_numpy(grad(f)(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = autograd.grad(af)(onp.array(x, dtype=float))
+    if onp.shape(ref) == onp.shape(x):
+        assert got.shape == onp.shape(ref), (got.shape, onp.shape(ref))
+        onp.testing.assert_allclose(got, ref, rtol=1e-7)
+    onp.testing.assert_allclose(got, _numeric_grad(af, x), rtol=1e-5, atol=1e-6)
+
+
+def test_only_mxnet_reason_in_words():
+    """A call MXNet cannot take names the operator and why, without MXNet's C++ text."""
+    imperdl.set_global_policy("only_mxnet")
+    with pytest.raises(MXNetUnsupportedError) as info:
+        inp.add(inp.array([0]), 2**53 + 1)
+    msg = str(info.value)
+    assert "add" in msg and "MXNetError" not in msg and "Check failed" not in msg
