@@ -22,8 +22,11 @@ from .autograd import (
 from .convolution import avg_pool2d, conv2d, max_pool2d
 from .customop import CustomOp, customop
 from .dispatch import Primitive
+from .extend import defjvp, defjvp_argnum, defvjp, defvjp_argnum, defvjp_argnums, primitive
 from .fallback import FallbackError, FallbackWarning, fallback_mode, get_fallback_mode, set_fallback_mode
 from .function import Function
+from .gradcheck import check_grads, quick_grad_check
+from .jvp import make_jvp
 from .policy import (
     AutoBlacklistPolicy,
     BlacklistPolicy,
@@ -52,4 +55,6 @@ __all__ = [
     "CustomOp", "numpy_to_imperdl", "imperdl_to_numpy", "convert_args", "return_numpy", "stop_gradient",
     "NoGradientError",
     "InPlaceGradientError", "Function", "conv2d", "max_pool2d", "avg_pool2d", "relu", "sigmoid",
+    "primitive", "defvjp", "defvjp_argnum", "defvjp_argnums", "defjvp", "defjvp_argnum", "make_jvp", "check_grads",
+    "quick_grad_check",
 ]

@@ -1,0 +1,217 @@
+"""autograd's extension API: ``@primitive`` turns a function on NumPy values into a differentiable primitive.
+
+The same mechanism as ``customop`` (a ``Primitive`` whose NumPy implementation is the user's function, dispatched,
+recorded on the tape like any NumPy name), with autograd's signatures, so code written against ``autograd.extend``
+runs with its import changed:
+
+- ``defvjp(f, maker0, maker1, ..., argnums=...)``: ``maker_i(ans, *args, **kwargs)`` returns ``g -> gradient`` for
+  positional argument ``i``; ``None`` means a zero gradient.
+- ``defvjp_argnum(f, maker)``: ``maker(argnum, ans, args, kwargs)`` returns ``g -> gradient``.
+- ``defvjp_argnums(f, maker)``: ``maker(argnums, ans, args, kwargs)`` returns ``g -> gradients`` (a sequence).
+- ``defjvp(f, jvp0, ..., argnums=...)`` / ``defjvp_argnum``: ``jvp_i(g, ans, *args, **kwargs)`` is the directional
+  derivative along argument ``i``. imperdl differentiates in reverse only: a primitive that has jvps but no vjp
+  gets its vjp by transposing the (linear) jvp with one reverse pass; where both are given, the vjp is used.
+
+The vjps receive the arguments as imperdl Arrays and are written with ``imperdl.numpy``, so they are recorded by
+any outer tape: ``grad(grad(f))`` works when the vjps are themselves differentiable.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import count
+
+import numpy
+
+from .array import Array
+from .dispatch import Primitive
+from .tape import state
+
+
+class UserPrimitive(Primitive):
+    """A function on NumPy values, differentiable through the rules given with ``defvjp``/``defjvp``."""
+
+    def __init__(self, fn: Callable):
+        self.fun = fn
+
+        def on_host(*args, **kwargs):
+            # the body works on raw values, as under autograd: nothing inside it is recorded
+            saved = state.stack[:]
+            del state.stack[:]
+            try:
+                out = fn(*args, **kwargs)
+            finally:
+                state.stack[:] = saved
+            t = type(out)
+            if t is float or t is complex:
+                return numpy.asarray(out)
+            if t is numpy.ndarray and any(out is a for a in args):
+                return out.view()  # a new result, so the tape records this call (an identity with its own vjp)
+            return out
+
+        name = getattr(fn, "__qualname__", getattr(fn, "__name__", "primitive"))
+        super().__init__(name, on_host, doc=fn.__doc__)
+        self.space = getattr(fn, "__module__", None) or "primitive"
+        self.host = True
+        self.__wrapped__ = fn
+        self.__module__ = self.space
+        self.vjp_makers: dict = {}  # argnum -> maker(ans, *args, **kwargs) -> (g -> gradient)
+        self.jvps: dict = {}  # argnum -> jvp(g, ans, *args, **kwargs)
+
+    def __repr__(self):
+        return f"<imperdl user primitive {self.space}.{self.name}>"
+
+    def __get__(self, obj, objtype=None):  # a primitive defined in a class body works as a method
+        if obj is None:
+            return self
+        import functools
+
+        return functools.partial(self, obj)
+
+    def _vjp(self, pos, g, ans, args, kwargs):
+        if type(pos) is not int:
+            where = f"keyword argument {pos!r}" if type(pos) is str else f"element {pos[1]} of argument {pos[0]}"
+            raise NotImplementedError(
+                f"{self.space}.{self.name}: {where} is being differentiated; primitives are differentiated with "
+                "respect to their positional array arguments (as under autograd): pass it positionally"
+            )
+        maker = self.vjp_makers.get(pos)
+        if maker is None:
+            if pos in self.jvps:
+                return _transpose(self, pos, g, ans, args, kwargs)
+            raise NotImplementedError(f"VJP of {self.space}.{self.name} with respect to argument {pos} not defined "
+                                      "(give it with imperdl.core.defvjp)")
+        out = maker(ans, *args, **kwargs)(g)
+        if out is None or type(out) is Array:
+            return out
+        return Array(numpy.asarray(out))
+
+
+def _transpose(prim: UserPrimitive, pos: int, g, ans, args, kwargs):
+    """The vjp from the jvp: ``jvp`` is linear in its tangent ``v``, so ``g . jvp(v)`` has gradient ``J^T g``."""
+    import imperdl.numpy as np
+
+    from .autograd import grad
+
+    jvp = prim.jvps[pos]
+    x = args[pos]
+
+    def along(v):
+        t = jvp(v, ans, *args, **kwargs)
+        if isinstance(g, (tuple, list)):
+            return sum(np.sum(gi * ti) for gi, ti in zip(g, t))
+        return np.sum(g * t)
+
+    return grad(along)(np.zeros_like(x))
+
+
+def primitive(fn: Callable) -> UserPrimitive:
+    """Decorator: ``fn`` (a function on NumPy values) becomes a primitive; give its gradient with ``defvjp``."""
+    if isinstance(fn, UserPrimitive):
+        return fn
+    return UserPrimitive(fn)
+
+
+def _check(fun, what: str) -> UserPrimitive:
+    if not isinstance(fun, UserPrimitive):
+        raise TypeError(f"{what}: {getattr(fun, '__name__', fun)!r} is not a primitive; decorate it with "
+                        "@imperdl.core.primitive first")
+    return fun
+
+
+def _install(prim: UserPrimitive) -> None:
+    prim.vjp = prim._vjp
+
+
+def defvjp(fun: UserPrimitive, *vjpmakers, argnums=None) -> None:
+    """Gradient makers for positional arguments ``argnums`` (default 0, 1, ...): ``maker(ans, *args, **kwargs)``
+    returns ``g -> gradient``; ``None`` gives a zero gradient."""
+    prim = _check(fun, "defvjp")
+    for n, maker in zip(count() if argnums is None else argnums, vjpmakers):
+        if maker is None:
+            maker = _zero_maker
+        elif not callable(maker):
+            raise TypeError(f"defvjp: bad VJP {maker!r} for {prim.name} (argument {n})")
+        prim.vjp_makers[n] = maker
+    _install(prim)
+
+
+def _zero_maker(ans, *args, **kwargs):
+    return lambda g: None
+
+
+class _ArgnumMakers(dict):
+    """argnum -> maker, for any argnum: built from one maker that takes the argnum."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def get(self, n, default=None):
+        fn = self.fn
+        return lambda ans, *args, **kwargs: fn(n, ans, args, kwargs)
+
+
+class _ArgnumsMakers(_ArgnumMakers):
+    def get(self, n, default=None):
+        fn = self.fn
+        return lambda ans, *args, **kwargs: _first(fn((n,), ans, args, kwargs))
+
+
+def _first(vjp):
+    def one(g):
+        return next(iter(vjp(g)))
+
+    return one
+
+
+def defvjp_argnum(fun: UserPrimitive, vjpmaker: Callable) -> None:
+    """One maker for every argument: ``vjpmaker(argnum, ans, args, kwargs)`` returns ``g -> gradient``."""
+    prim = _check(fun, "defvjp_argnum")
+    prim.vjp_makers = _ArgnumMakers(vjpmaker)
+    _install(prim)
+
+
+def defvjp_argnums(fun: UserPrimitive, vjpmaker: Callable) -> None:
+    """``vjpmaker(argnums, ans, args, kwargs)`` returns ``g -> sequence of gradients``, one per argnum."""
+    prim = _check(fun, "defvjp_argnums")
+    prim.vjp_makers = _ArgnumsMakers(vjpmaker)
+    _install(prim)
+
+
+def defjvp(fun: UserPrimitive, *jvpfuns, argnums=None) -> None:
+    """Forward-mode rules ``jvp(g, ans, *args, **kwargs)`` (``None``: zero; ``'same'``: ``fun`` is linear in that
+    argument). Without a vjp, reverse mode uses them by transposition (see the module docstring)."""
+    prim = _check(fun, "defjvp")
+    for n, jvp in zip(count() if argnums is None else argnums, jvpfuns):
+        prim.jvps[n] = _jvp_rule(prim, n, jvp)
+    _install(prim)
+
+
+def defjvp_argnum(fun: UserPrimitive, jvpmaker: Callable) -> None:
+    """One forward rule for every argument: ``jvpmaker(argnum, g, ans, args, kwargs)``."""
+    prim = _check(fun, "defjvp_argnum")
+
+    class _All(dict):
+        def __contains__(self, n):
+            return True
+
+        def __getitem__(self, n):
+            return lambda g, ans, *args, **kwargs: jvpmaker(n, g, ans, args, kwargs)
+
+    prim.jvps = _All()
+    _install(prim)
+
+
+def _jvp_rule(prim, n, jvp):
+    if jvp is None:
+        import imperdl.numpy as np
+
+        return lambda g, ans, *args, **kwargs: np.zeros_like(ans)
+    if isinstance(jvp, str) and jvp == "same":
+        return lambda g, ans, *args, **kwargs: prim(*args[:n], g, *args[n + 1:], **kwargs)
+    if not callable(jvp):
+        raise TypeError(f"defjvp: bad JVP {jvp!r} for {prim.name} (argument {n})")
+    return jvp
+
+
+__all__ = ["primitive", "defvjp", "defvjp_argnum", "defvjp_argnums", "defjvp", "defjvp_argnum", "UserPrimitive"]
