@@ -59,8 +59,6 @@ def _map_tree(fn, x, *rest):
 
 def _argnums(argnum) -> tuple[tuple, bool]:
     """``(positions, many)``: an int is one argument; any iterable of ints (tuple, list, ``range(n)``) is many."""
-    if isinstance(argnum, (tuple, list)):
-        return tuple(argnum), True
     if isinstance(argnum, numbers.Integral):
         return (argnum,), False
     try:

@@ -17,6 +17,7 @@ any outer tape: ``grad(grad(f))`` works when the vjps are themselves differentia
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from itertools import count
 
@@ -92,6 +93,11 @@ def _transpose(prim: UserPrimitive, pos: int, g, ans, args, kwargs):
 
     from .autograd import grad
 
+    busy = _transposing.__dict__.setdefault("prims", set())
+    if prim in busy:  # the jvp calls the primitive itself ('same'): transposing it would never end
+        raise NotImplementedError(
+            f"{prim.space}.{prim.name}: its jvp uses the primitive itself (e.g. 'same'), so no vjp can be derived "
+            "from it; give the vjp with imperdl.core.defvjp (imperdl differentiates in reverse mode)")
     jvp = prim.jvps[pos]
     x = args[pos]
 
@@ -101,7 +107,14 @@ def _transpose(prim: UserPrimitive, pos: int, g, ans, args, kwargs):
             return sum(np.sum(gi * ti) for gi, ti in zip(g, t))
         return np.sum(g * t)
 
-    return grad(along)(np.zeros_like(x))
+    busy.add(prim)
+    try:
+        return grad(along)(np.zeros_like(x))
+    finally:
+        busy.discard(prim)
+
+
+_transposing = threading.local()
 
 
 def primitive(fn: Callable) -> UserPrimitive:

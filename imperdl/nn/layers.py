@@ -143,8 +143,9 @@ def batchnorm(x: Any, gamma: Any, beta: Any, bn_param: dict | str | None = None,
     if bn_param is not None and mode is not None:
         raise TypeError(f"batchnorm: mode given twice ({bn_param!r} and mode={mode!r})")
     minpy = {"mode": bn_param if bn_param is not None else (mode or "train")}
-    return _batchnorm(x, gamma, beta, _mode("batchnorm", minpy), 1e-5 if eps is None else eps,
-                      0.9 if momentum is None else momentum, running_mean, running_var, 0.0)
+    out, mean, var = _batchnorm(x, gamma, beta, _mode("batchnorm", minpy), 1e-5 if eps is None else eps,
+                                0.9 if momentum is None else momentum, running_mean, running_var, 0.0)
+    return out, np.asarray(mean), np.asarray(var)
 
 
 def _batchnorm(x, gamma, beta, mode: str, eps: float, momentum: float, running_mean, running_var, var0: float):

@@ -145,7 +145,8 @@ class Solver:
     num_val_samples (subsample the validation data for accuracy checks), and
     num_train_samples / train_acc_num_samples (the same setting: training samples used for the train accuracy),
     task_type (MinPy's: 'classification', the default, or 'regression', whose accuracy checks report minus the
-    mean squared error). CS231n form only: batch_size. ModelBase models: init_rule, init_config. Any other keyword is a ValueError.
+    mean squared error). CS231n form only: batch_size. ModelBase models: init_rule, init_config. Any other
+    keyword is a ValueError.
 
     Extras: checkpoint_name (one file, ``<name>.npz``, replaced atomically at every checkpoint; CS231n wrote a
     pickle per epoch), checkpoint_every (steps; default: every epoch), resume (a checkpoint path, or True for
