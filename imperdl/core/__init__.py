@@ -27,6 +27,15 @@ from .fallback import FallbackError, FallbackWarning, fallback_mode, get_fallbac
 from .function import Function
 from .gradcheck import check_grads, quick_grad_check
 from .jvp import make_jvp
+from .operators import (
+    deriv,
+    grad_and_aux,
+    grad_named,
+    hessian_tensor_product,
+    make_hvp,
+    tensor_jacobian_product,
+    vector_jacobian_product,
+)
 from .policy import (
     AutoBlacklistPolicy,
     BlacklistPolicy,
@@ -56,5 +65,6 @@ __all__ = [
     "NoGradientError",
     "InPlaceGradientError", "Function", "conv2d", "max_pool2d", "avg_pool2d", "relu", "sigmoid",
     "primitive", "defvjp", "defvjp_argnum", "defvjp_argnums", "defjvp", "defjvp_argnum", "make_jvp", "check_grads",
-    "quick_grad_check",
+    "quick_grad_check", "grad_and_aux", "grad_named", "deriv", "make_hvp", "tensor_jacobian_product",
+    "vector_jacobian_product", "hessian_tensor_product",
 ]

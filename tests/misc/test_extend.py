@@ -264,3 +264,23 @@ def test_module_aliases():
     assert imperdl.extend.primitive is core.primitive and imperdl.extend.defvjp is core.defvjp
     assert imperdl.test_util.check_grads is core.check_grads
     assert imperdl.test_util.quick_grad_check is core.quick_grad_check
+
+
+def test_vjp_built_with_np_full_checks_in_both_modes_to_second_order():
+    """autograd's define_gradient example builds its vjp with np.full(shape, g): differentiable again here."""
+    @primitive
+    def lse(x):
+        m = np.max(x)
+        return m + np.log(np.sum(np.exp(x - m)))  # imperdl.numpy on the raw values, as the example does
+
+    def lse_vjp(ans, x):
+        shape = x.shape
+        return lambda g: np.full(shape, g) * np.exp(x - np.full(shape, ans))
+
+    defvjp(lse, lse_vjp)
+    onp.random.seed(3)
+    check_grads(lambda y: np.sum(lse(y ** 2)))(RNG.randn(6))  # autograd's default modes: fwd and rev, order 2
+    # np.full's own rule: the gradient of the fill value is the sum over the broadcast
+    g = grad(lambda v: np.sum(np.sin(np.full((3, 2), v)) * onp.arange(6.0).reshape(3, 2)))(np.array([0.3, 0.7]))
+    want = (onp.cos([0.3, 0.7]) * onp.arange(6.0).reshape(3, 2)).sum(0)
+    onp.testing.assert_allclose(g.asnumpy(), want, rtol=1e-13)
