@@ -56,7 +56,9 @@ class UserPrimitive(Primitive):
         self.__wrapped__ = fn
         self.__module__ = self.space
         self.vjp_makers: dict = {}  # argnum -> maker(ans, *args, **kwargs) -> (g -> gradient)
+        self.vjp_argnum = None  # or maker(argnum, ans, args, kwargs) -> (g -> gradient), for every argnum
         self.jvps: dict = {}  # argnum -> jvp(g, ans, *args, **kwargs)
+        self.jvp_argnum = None  # or jvp(argnum, g, ans, args, kwargs), for every argnum
 
     def __repr__(self):
         return f"<imperdl user primitive {self.space}.{self.name}>"
@@ -76,15 +78,26 @@ class UserPrimitive(Primitive):
                 "respect to their positional array arguments (as under autograd): pass it positionally"
             )
         maker = self.vjp_makers.get(pos)
-        if maker is None:
-            if pos in self.jvps:
-                return _transpose(self, pos, g, ans, args, kwargs)
+        if maker is not None:
+            out = maker(ans, *args, **kwargs)(g)
+        elif self.vjp_argnum is not None:
+            out = self.vjp_argnum(pos, ans, args, kwargs)(g)
+        elif self.jvp_for(pos) is not None:
+            return _transpose(self, pos, g, ans, args, kwargs)
+        else:
             raise NotImplementedError(f"VJP of {self.space}.{self.name} with respect to argument {pos} not defined "
                                       "(give it with imperdl.core.defvjp)")
-        out = maker(ans, *args, **kwargs)(g)
         if out is None or type(out) is Array:
             return out
         return Array(numpy.asarray(out))
+
+    def jvp_for(self, pos: int):
+        """The forward rule ``jvp(g, ans, *args, **kwargs)`` for argument ``pos``, or None."""
+        rule = self.jvps.get(pos)
+        if rule is None and self.jvp_argnum is not None:
+            def rule(g, ans, *args, **kwargs):
+                return self.jvp_argnum(pos, g, ans, args, kwargs)
+        return rule
 
 
 def _transpose(prim: UserPrimitive, pos: int, g, ans, args, kwargs):
@@ -98,7 +111,7 @@ def _transpose(prim: UserPrimitive, pos: int, g, ans, args, kwargs):
         raise NotImplementedError(
             f"{prim.space}.{prim.name}: its jvp uses the primitive itself (e.g. 'same'), so no vjp can be derived "
             "from it; give the vjp with imperdl.core.defvjp (imperdl differentiates in reverse mode)")
-    jvp = prim.jvps[pos]
+    jvp = prim.jvp_for(pos)
     x = args[pos]
 
     def along(v):
@@ -152,27 +165,9 @@ def _zero_maker(ans, *args, **kwargs):
     return lambda g: None
 
 
-class _ArgnumMakers(dict):
-    """argnum -> maker, for any argnum: built from one maker that takes the argnum."""
-
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def get(self, n, default=None):
-        fn = self.fn
-        return lambda ans, *args, **kwargs: fn(n, ans, args, kwargs)
-
-
-class _ArgnumsMakers(_ArgnumMakers):
-    def get(self, n, default=None):
-        fn = self.fn
-        return lambda ans, *args, **kwargs: _first(fn((n,), ans, args, kwargs))
-
-
-def _first(vjp):
+def _first_of(vjp_many):
     def one(g):
-        return next(iter(vjp(g)))
+        return next(iter(vjp_many(g)))
 
     return one
 
@@ -180,14 +175,14 @@ def _first(vjp):
 def defvjp_argnum(fun: UserPrimitive, vjpmaker: Callable) -> None:
     """One maker for every argument: ``vjpmaker(argnum, ans, args, kwargs)`` returns ``g -> gradient``."""
     prim = _check(fun, "defvjp_argnum")
-    prim.vjp_makers = _ArgnumMakers(vjpmaker)
+    prim.vjp_argnum = vjpmaker
     _install(prim)
 
 
 def defvjp_argnums(fun: UserPrimitive, vjpmaker: Callable) -> None:
     """``vjpmaker(argnums, ans, args, kwargs)`` returns ``g -> sequence of gradients``, one per argnum."""
     prim = _check(fun, "defvjp_argnums")
-    prim.vjp_makers = _ArgnumsMakers(vjpmaker)
+    prim.vjp_argnum = lambda n, ans, args, kwargs: _first_of(vjpmaker((n,), ans, args, kwargs))
     _install(prim)
 
 
@@ -203,15 +198,7 @@ def defjvp(fun: UserPrimitive, *jvpfuns, argnums=None) -> None:
 def defjvp_argnum(fun: UserPrimitive, jvpmaker: Callable) -> None:
     """One forward rule for every argument: ``jvpmaker(argnum, g, ans, args, kwargs)``."""
     prim = _check(fun, "defjvp_argnum")
-
-    class _All(dict):
-        def __contains__(self, n):
-            return True
-
-        def __getitem__(self, n):
-            return lambda g, ans, *args, **kwargs: jvpmaker(n, g, ans, args, kwargs)
-
-    prim.jvps = _All()
+    prim.jvp_argnum = jvpmaker
     _install(prim)
 
 

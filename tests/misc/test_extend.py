@@ -242,6 +242,14 @@ def test_clear_errors():
     with pytest.raises(TypeError, match="is not a primitive"):
         defvjp(lambda x: x, lambda ans, x: lambda g: g)
 
+    def exp(x):  # named like a NumPy function: it must not borrow autograd's rule for numpy.exp
+        return onp.exp(2 * x)
+
+    exp.__qualname__ = "exp"  # as a module-level function is named
+    exp = primitive(exp)
+    with pytest.raises(NotImplementedError, match=r"exp has no gradient rule"):
+        grad(lambda x: np.sum(exp(x)))(X)
+
 
 def test_primitive_as_method_and_repr():
     class Model:

@@ -67,3 +67,21 @@ def test_optimiser_without_callback_on_a_plain_array():
     ours = optimizers.sgd(grad(lambda x, i: np.sum(x ** 2)), x0, num_iters=10)
     theirs = ag_opt.sgd(autograd.grad(lambda x, i: anp.sum(x ** 2)), x0, num_iters=10)
     onp.testing.assert_allclose(ours.asnumpy(), theirs, rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_meta_gradient_through_the_optimiser_matches_autograd(name):
+    """The optimisers are differentiable programs: d(final loss)/d(step_size), as autograd computes it."""
+    x0 = onp.array([1.0, -0.5])
+
+    def meta(lib, module, gradient):
+        def final(step):
+            x = getattr(module, name)(gradient(lambda x, i: lib.sum(lib.sin(x) * x ** 2)), x0, num_iters=5,
+                                      step_size=step)
+            return lib.sum(x ** 2)
+
+        return final
+
+    ours = grad(meta(np, optimizers, grad))(0.1)
+    theirs = autograd.grad(meta(anp, ag_opt, autograd.grad))(0.1)
+    onp.testing.assert_allclose(float(ours), theirs, rtol=1e-12)
