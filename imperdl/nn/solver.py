@@ -426,7 +426,7 @@ class Solver:
     # ------------------------------------------------------------------ accuracy
     def _scores(self, X):
         if self._modelbase:
-            return self.model.forward(X, "test")
+            return self.model._forward(X, "test")
         return self.model.loss(X)
 
     def _batch_scores(self, batch: DataBatch):
