@@ -3,7 +3,7 @@ with gradients. ``import imperdl.numpy as np``; ``from imperdl.core import grad`
 """
 from . import context
 from .context import cpu, current_context, gpu, set_context
-from .core import (
+from .core import (  # the policies and statistics; autograd's differential operators (``from autograd import grad``)
     AutoBlacklistPolicy,
     BlacklistPolicy,
     CostAwarePolicy,
@@ -12,14 +12,30 @@ from .core import (
     OnlyMXNetPolicy,
     OnlyNumPyPolicy,
     PreferMXNetPolicy,
+    checkpoint,
+    deriv,
+    elementwise_grad,
     fallback_mode,
     get_fallback_mode,
     get_global_policy,
+    grad,
+    grad_and_aux,
+    grad_named,
+    hessian,
+    hessian_tensor_product,
+    hessian_vector_product,
+    jacobian,
+    make_hvp,
+    make_jvp,
+    make_vjp,
     print_statistics,
     reset_statistics,
     set_fallback_mode,
     set_global_policy,
     statistics,
+    tensor_jacobian_product,
+    value_and_grad,
+    vector_jacobian_product,
     wrap_policy,
 )
 
@@ -30,4 +46,7 @@ __all__ = [
     "OnlyMXNetPolicy", "BlacklistPolicy", "AutoBlacklistPolicy", "set_global_policy", "get_global_policy",
     "wrap_policy", "fallback_mode", "set_fallback_mode", "get_fallback_mode", "FallbackWarning", "FallbackError",
     "statistics", "print_statistics", "reset_statistics", "CostAwarePolicy",
+    "grad", "value_and_grad", "elementwise_grad", "jacobian", "hessian", "hessian_vector_product",
+    "hessian_tensor_product", "make_vjp", "make_jvp", "make_hvp", "grad_and_aux", "grad_named", "deriv",
+    "tensor_jacobian_product", "vector_jacobian_product", "checkpoint",
 ]

@@ -24,8 +24,20 @@ from .convolution import avg_pool2d, conv2d, max_pool2d
 from .customop import CustomOp, customop
 from .dispatch import Primitive
 from .escapes import TracedConversionError
+from .extend import defjvp, defjvp_argnum, defvjp, defvjp_argnum, defvjp_argnums, primitive
 from .fallback import FallbackError, FallbackWarning, fallback_mode, get_fallback_mode, set_fallback_mode
 from .function import Function
+from .gradcheck import check_grads, quick_grad_check
+from .jvp import make_jvp
+from .operators import (
+    deriv,
+    grad_and_aux,
+    grad_named,
+    hessian_tensor_product,
+    make_hvp,
+    tensor_jacobian_product,
+    vector_jacobian_product,
+)
 from .policy import (
     AutoBlacklistPolicy,
     BlacklistPolicy,
@@ -54,4 +66,7 @@ __all__ = [
     "CustomOp", "numpy_to_imperdl", "imperdl_to_numpy", "convert_args", "return_numpy", "stop_gradient",
     "NoGradientError", "TracedConversionError", "MXNetUnavailableError", "GPUUnusableWarning",
     "InPlaceGradientError", "Function", "conv2d", "max_pool2d", "avg_pool2d", "relu", "sigmoid",
+    "primitive", "defvjp", "defvjp_argnum", "defvjp_argnums", "defjvp", "defjvp_argnum", "make_jvp", "check_grads",
+    "quick_grad_check", "grad_and_aux", "grad_named", "deriv", "make_hvp", "tensor_jacobian_product",
+    "vector_jacobian_product", "hessian_tensor_product",
 ]

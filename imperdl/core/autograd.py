@@ -7,6 +7,7 @@ Arrays with the shape and dtype of their argument (Python and integer scalars gi
 from __future__ import annotations
 
 import functools
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -71,9 +72,16 @@ def _map_tree(fn, x, *rest):
 
 
 def _argnums(argnum) -> tuple[tuple, bool]:
-    if isinstance(argnum, (tuple, list)):
-        return tuple(argnum), True
-    return (argnum,), False
+    """``(positions, many)``: an int is one argument; any iterable of ints (tuple, list, ``range(n)``) is many."""
+    if isinstance(argnum, numbers.Integral):
+        return (argnum,), False
+    try:
+        nums = tuple(argnum)
+    except TypeError:
+        raise TypeError(f"argnum must be an int or an iterable of ints, got {type(argnum).__name__}") from None
+    if not all(isinstance(n, numbers.Integral) for n in nums):
+        raise TypeError(f"argnum must be an int or an iterable of ints, got {nums!r}")
+    return nums, True
 
 
 def make_vjp(f: Callable, argnum=0) -> Callable:
@@ -175,6 +183,9 @@ def stop_gradient(x: Any):
 
 def grad_and_loss(f: Callable, argnum=0) -> Callable:
     """``grad_and_loss(f, argnum)(*args) -> (gradients, loss)`` — MinPy's order."""
+    nums, many = _argnums(argnum)  # once: a generator of argnums is read here, not consumed by the first call
+    argnum = nums if many else nums[0]
+
     def wrapped(*args, **kwargs):
         vjp, ans = make_vjp(f, argnum)(*args, **kwargs)
         return vjp(None, _retain=False), _detach(ans)

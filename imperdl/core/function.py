@@ -228,13 +228,17 @@ class Function(Primitive):
                             f"{self.name}({', '.join(n + '=...' for n in self.arg_names[:2])})")
         ctx = _context._current or _context.current_context()
         arrays = {}
+        inputs = self._input_set
         for k, v in kwargs.items():
-            arrays[k] = v if type(v) is Array else Array(numpy.asarray(v))
+            # MinPy models pass every parameter to every layer (``**self.params``): keywords the symbol does not
+            # take are ignored, and None means "left out" (a bias the caller does not have)
+            if v is not None and k in inputs:
+                arrays[k] = v if type(v) is Array else Array(numpy.asarray(v))
         key = (self.is_train, ctx) + tuple(
             (a.shape, a.dtype) if a is not None else None for a in (arrays.get(n) for n in self.input_names))
         bound = self._cache.get(key)
-        if bound is None or not arrays.keys() <= self._input_set:
-            bound = self._bind(key, arrays, ctx)
+        if bound is None:
+            bound = self._bind(key, arrays, ctx, sorted(kwargs.keys() - inputs))
         else:
             self.cache_hits += 1
         try:
@@ -248,17 +252,15 @@ class Function(Primitive):
             raise RuntimeError(f"Function {self.name!r}({describe_args((), arrays)}): MXNet could not run the "
                                f"symbol: {_mxnet_reason(exc)}") from None
 
-    def _bind(self, key, arrays: dict, ctx) -> _Bound:
+    def _bind(self, key, arrays: dict, ctx, ignored=()) -> _Bound:
         """Check the call against the symbol, then create (and cache) its operator."""
-        unknown = sorted(arrays.keys() - self._input_set)
-        if unknown:
-            raise TypeError(f"Function {self.name!r}: unknown argument(s) {unknown}; the symbol takes "
-                            f"{self.arg_names} (auxiliary states, optional: {self.aux_names})")
+        # a missing argument next to ignored keywords is most likely a misspelling: name both
+        unused = f"; keyword(s) not taken by the symbol, ignored: {list(ignored)}" if ignored else ""
         names = self._data_names()
         data = [n for n in names if n in arrays] or names
         missing_data = [n for n in data if n not in arrays]
         if missing_data:
-            raise TypeError(f"Function {self.name!r}: missing input array(s) {missing_data}")
+            raise TypeError(f"Function {self.name!r}: missing input array(s) {missing_data}{unused}")
         shapes = {n: tuple(arrays[n].shape) for n in data}
         arg_shapes, _, aux_shapes = self._infer(shapes)
         expected = dict(zip(self.arg_names, arg_shapes))
@@ -266,7 +268,7 @@ class Function(Primitive):
         missing = [n for n in self.arg_names if n not in arrays and n not in self.label_names]
         if missing:
             raise TypeError(f"Function {self.name!r}: missing argument(s) "
-                            f"{', '.join(f'{n} (shape {tuple(expected.get(n) or ())})' for n in missing)}")
+                            f"{', '.join(f'{n} (shape {tuple(expected.get(n) or ())})' for n in missing)}{unused}")
         for n, a in arrays.items():
             want = expected.get(n) if n in expected else aux_expected.get(n)
             if want and tuple(want) != tuple(a.shape):

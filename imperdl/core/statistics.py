@@ -81,3 +81,33 @@ def format_statistics(stats: dict | None = None) -> str:
 def print_statistics() -> None:
     """Print per-operator counts by backend, fallbacks and copies."""
     print(format_statistics())
+
+
+def record_op_stat() -> None:
+    """MinPy's ``record_op_stat()``: start counting calls afresh (the same counters as ``statistics()``)."""
+    reset_statistics()
+
+
+def format_op_stat(stats: dict | None = None) -> str:
+    """The per-backend dispatch counts in MinPy's ``show_op_stat`` layout (fallbacks ran on NumPy)."""
+    s = stats or statistics()
+    lines = ["--------Op Dispatch Statistics Start--------", "MXNET op called times:"]
+    for name, c in sorted(s["ops"].items()):
+        if c["mxnet"]:
+            lines.append(f" {name} : {c['mxnet']}")
+    lines.append("NUMPY op called times:")
+    for name, c in sorted(s["ops"].items()):
+        if c["numpy"] + c["fallback"]:
+            lines.append(f" {name} : {c['numpy'] + c['fallback']}")
+    n_mx = s["total"]["mxnet"]
+    n_np = s["total"]["numpy"] + s["total"]["fallback"]
+    if n_mx + n_np:
+        lines.append(f"Total Dispatch Proportion: {n_mx / (n_mx + n_np):.1%} in MXNet, "
+                     f"{n_np / (n_mx + n_np):.1%} in NumPy")
+    lines.append("--------Op Dispatch Statistics End--------")
+    return "\n".join(lines)
+
+
+def show_op_stat() -> None:
+    """MinPy's ``show_op_stat()``: print how many calls of each operator ran on MXNet and on NumPy."""
+    print(format_op_stat())

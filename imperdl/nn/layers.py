@@ -114,29 +114,49 @@ def softmax(x: Any, axis: int = -1):
 
 
 # ------------------------------------------------------------------------------------------------ normalization
-def batchnorm(x: Any, gamma: Any, beta: Any, bn_param: dict):
-    """Batch normalization of x (N, D) with scale gamma (D,) and shift beta (D,).
+def batchnorm(x: Any, gamma: Any, beta: Any, bn_param: dict | str | None = None, eps: float | None = None,
+              momentum: float | None = None, running_mean: Any = None, running_var: Any = None, *,
+              mode: str | None = None):
+    """Batch normalization of x (N, D) with scale gamma (D,) and shift beta (D,), in two call forms.
 
-    ``bn_param``: 'mode' ('train' | 'test', default 'train'), 'eps' (1e-5), 'momentum' (0.9) and the running
-    statistics 'running_mean' / 'running_var' (zeros / ones of shape (D,) on first use). In train mode the batch
-    statistics normalize x and the running statistics are replaced in ``bn_param`` by
-    ``momentum * running + (1 - momentum) * batch``, computed from ``stop_gradient`` copies of the batch
-    statistics: the dict changes as the course expects, and the tape neither loses nor gains a path through it.
-    Test mode normalizes with the running statistics.
+    The course's ``batchnorm(x, gamma, beta, bn_param)`` returns the output. ``bn_param``: 'mode' ('train' |
+    'test', default 'train'), 'eps' (1e-5), 'momentum' (0.9) and the running statistics 'running_mean' /
+    'running_var' (zeros / ones of shape (D,) on first use). In train mode the batch statistics normalize x and
+    the running statistics are replaced in ``bn_param`` by ``momentum * running + (1 - momentum) * batch``,
+    computed from ``stop_gradient`` copies of the batch statistics: the dict changes as the course expects, and
+    the tape neither loses nor gains a path through it. Test mode normalizes with the running statistics.
+
+    MinPy's ``batchnorm(x, gamma, beta, mode='train', eps=1e-5, momentum=0.9, running_mean=None,
+    running_var=None)`` (the 4th argument a mode string, or keywords only) returns ``(out, running_mean,
+    running_var)`` with the updated statistics; missing statistics start at zeros, as in MinPy.
     """
-    _check_keys("batchnorm", bn_param, _BN_KEYS)
+    if isinstance(bn_param, dict):
+        given = [k for k, v in (("eps", eps), ("momentum", momentum), ("running_mean", running_mean),
+                                ("running_var", running_var), ("mode", mode)) if v is not None]
+        if given:
+            raise TypeError(f"batchnorm: with a bn_param dict, give {given} inside it, not as arguments")
+        _check_keys("batchnorm", bn_param, _BN_KEYS)
+        out, bn_param["running_mean"], bn_param["running_var"] = _batchnorm(
+            x, gamma, beta, _mode("batchnorm", bn_param), bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9),
+            bn_param.get("running_mean"), bn_param.get("running_var"), 1.0)
+        return out
+    if bn_param is not None and mode is not None:
+        raise TypeError(f"batchnorm: mode given twice ({bn_param!r} and mode={mode!r})")
+    minpy = {"mode": bn_param if bn_param is not None else (mode or "train")}
+    out, mean, var = _batchnorm(x, gamma, beta, _mode("batchnorm", minpy), 1e-5 if eps is None else eps,
+                                0.9 if momentum is None else momentum, running_mean, running_var, 0.0)
+    return out, np.asarray(mean), np.asarray(var)
+
+
+def _batchnorm(x, gamma, beta, mode: str, eps: float, momentum: float, running_mean, running_var, var0: float):
+    """(output, running mean, running var); missing running variances start at ``var0``."""
     x = np.asarray(x)
     _check_ndim("batchnorm", "x", x, 2, "(N, D)")
-    mode = _mode("batchnorm", bn_param)
-    eps = bn_param.get("eps", 1e-5)
-    momentum = bn_param.get("momentum", 0.9)
     d = x.shape[1]
-    running_mean = bn_param.get("running_mean")
-    running_var = bn_param.get("running_var")
     if running_mean is None:
         running_mean = np.zeros(d, dtype=x.dtype)
     if running_var is None:
-        running_var = np.ones(d, dtype=x.dtype)
+        running_var = np.full(d, var0, dtype=x.dtype)
     if mode == "train":
         xhat, mu, var = _normalize(x, 0, eps)
         mu = stop_gradient(np.reshape(mu, (d,)))
@@ -145,9 +165,7 @@ def batchnorm(x: Any, gamma: Any, beta: Any, bn_param: dict):
         running_var = momentum * stop_gradient(running_var) + (1 - momentum) * var
     else:
         xhat = (x - running_mean) / np.sqrt(running_var + eps)
-    bn_param["running_mean"] = running_mean
-    bn_param["running_var"] = running_var
-    return gamma * xhat + beta
+    return gamma * xhat + beta, running_mean, running_var
 
 
 def spatial_batchnorm(x: Any, gamma: Any, beta: Any, bn_param: dict):
@@ -190,32 +208,55 @@ def groupnorm(x: Any, gamma: Any, beta: Any, G: int, gn_param: dict | None = Non
 
 
 # ------------------------------------------------------------------------------------------------ dropout
-def dropout(x: Any, dropout_param: dict):
-    """Inverted dropout: in train mode each unit is kept with probability ``dropout_param['p']`` and scaled by 1/p,
-    so test mode ('mode': 'test') is the identity.
+def dropout(x: Any, dropout_param: dict | float, mode: str | None = None, seed: int | None = None):
+    """Dropout, in two call forms.
 
-    With ``'seed'`` the mask is drawn from a private generator seeded with it: every call with the same seed and
-    shape gives the same mask (gradient checks need that) and the global random state is left alone. The mask
-    is a constant on the tape. Float inputs keep their dtype; integer inputs give float64.
+    The course's ``dropout(x, dropout_param)`` is inverted dropout: in train mode each unit is kept with
+    probability ``dropout_param['p']`` and scaled by 1/p, so test mode ('mode': 'test') is the identity.
+
+    MinPy's ``dropout(x, prob, mode='train', seed=None)`` keeps MinPy's arithmetic: ``prob`` is the probability
+    of *dropping* a unit, train mode multiplies by the 0/1 mask without rescaling, and test mode scales by
+    ``1 - prob``.
+
+    With a seed the mask is drawn from a private generator seeded with it (NumPy's ``RandomState(seed)``, the
+    numbers MinPy drew on NumPy after ``seed(seed)``): every call with the same seed and shape gives the same
+    mask (gradient checks need that) and the global random state is left alone. The mask is a constant on the
+    tape. Float inputs keep their dtype; integer inputs give float64.
     """
-    _check_keys("dropout", dropout_param, {"p", "mode", "seed"})
+    if isinstance(dropout_param, dict):
+        if mode is not None or seed is not None:
+            raise TypeError("dropout: with a dropout_param dict, give 'mode' and 'seed' inside it")
+        _check_keys("dropout", dropout_param, {"p", "mode", "seed"})
+        if "p" not in dropout_param:
+            raise ValueError("dropout: dropout_param needs 'p', the probability of keeping a unit")
+        p = float(dropout_param["p"])
+        if not 0 < p <= 1:
+            raise ValueError(f"dropout: keep probability p must be in (0, 1], got {p}")
+        x = np.asarray(x)
+        if _mode("dropout", dropout_param) == "test":
+            return x
+        u = _uniform(x, dropout_param.get("seed"))
+        return x * stop_gradient(np.asarray((u < p) / p, dtype=_mask_dtype(x)))
+    prob = float(dropout_param)
+    if not 0 <= prob < 1:
+        raise ValueError(f"dropout: drop probability prob must be in [0, 1), got {prob}")
     x = np.asarray(x)
-    if "p" not in dropout_param:
-        raise ValueError("dropout: dropout_param needs 'p', the probability of keeping a unit")
-    p = float(dropout_param["p"])
-    if not 0 < p <= 1:
-        raise ValueError(f"dropout: keep probability p must be in (0, 1], got {p}")
-    if _mode("dropout", dropout_param) == "test":
-        return x
-    seed = dropout_param.get("seed")
+    if _mode("dropout", {"mode": mode or "train"}) == "test":
+        return x * (1 - prob)
+    return x * stop_gradient(np.asarray(_uniform(x, seed) > prob, dtype=_mask_dtype(x)))
+
+
+def _uniform(x, seed):
+    """Uniform draws of x's shape: from a private ``RandomState(seed)``, or from imperdl's global generator."""
     if seed is not None:
-        u = onp.random.RandomState(seed).random_sample(x.shape)
-    else:
-        u = np.random.rand(*x.shape)
-    # the mask (kept / p) in x's dtype for floats (a float32 net stays float32); integer inputs take a float64 mask,
-    # as NumPy's x * (kept / p) would: 1 / p truncated to an integer would be a silent wrong answer
-    mask = stop_gradient(np.asarray((u < p) / p, dtype=x.dtype if x.dtype.kind == "f" else onp.float64))
-    return x * mask
+        return onp.random.RandomState(seed).random_sample(x.shape)
+    return np.random.rand(*x.shape)
+
+
+def _mask_dtype(x):
+    """The mask's dtype: x's for floats (a float32 net stays float32); float64 for integer inputs, as NumPy's
+    ``x * (kept / p)`` would give (1 / p truncated to an integer would be a silent wrong answer)."""
+    return x.dtype if x.dtype.kind == "f" else onp.float64
 
 
 # ------------------------------------------------------------------------------------------------ conv / pool

@@ -10,6 +10,7 @@ init rule (a rule or config given to ``add_param`` wins for that parameter) and 
 """
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Any
 
@@ -24,6 +25,15 @@ __all__ = ["ModelBase"]
 
 _PARAM = "param:"
 _AUX = "aux:"
+_TAKES_MODE: dict[type, bool] = {}  # model class -> whether its forward takes a mode
+
+
+def _takes_mode(cls: type) -> bool:
+    """Whether ``cls.forward`` takes ``(X, mode)``: some MinPy examples wrote ``forward(self, X)``."""
+    params = list(inspect.signature(cls.forward).parameters.values())[1:]  # without self
+    if any(p.kind is p.VAR_POSITIONAL or p.name == "mode" for p in params):
+        return True
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params) >= 2
 
 
 def _shape(shape: Any, name: str) -> tuple[int, ...]:
@@ -91,7 +101,15 @@ class ModelBase:
 
     def forward_batch(self, batch: Any, mode: str) -> Any:
         """``forward`` on a ``DataBatch`` (its first data array); override for models with several inputs."""
-        return self.forward(batch.data[0], mode)
+        return self._forward(batch.data[0], mode)
+
+    def _forward(self, X: Any, mode: str) -> Any:
+        """``forward(X, mode)``, or ``forward(X)`` for a model written for MinPy versions whose forward took no mode."""
+        cls = type(self)
+        takes = _TAKES_MODE.get(cls)
+        if takes is None:
+            takes = _TAKES_MODE[cls] = _takes_mode(cls)
+        return self.forward(X, mode) if takes else self.forward(X)
 
     def loss_batch(self, batch: Any, forward_outputs: Any) -> Any:
         """``loss`` against a ``DataBatch``'s first label array; override for several labels."""

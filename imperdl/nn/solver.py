@@ -62,7 +62,7 @@ from .model import ModelBase
 __all__ = ["Solver", "NonFiniteLossError"]
 
 _COMMON = {"update_rule", "optim_config", "lr_decay", "num_epochs", "print_every", "verbose",
-           "checkpoint_name", "checkpoint_every", "resume", "seed", "num_val_samples"}
+           "checkpoint_name", "checkpoint_every", "resume", "seed", "num_val_samples", "task_type"}
 _DICT_ONLY = {"batch_size"}
 _INIT = {"init_rule", "init_config"}
 _TRAIN_SAMPLES = {"num_train_samples", "train_acc_num_samples"}
@@ -104,12 +104,26 @@ def _to_array(x):
     return x
 
 
-def _correct(scores, labels) -> int | None:
-    """How many argmax predictions match; None when these are not class scores (N, C) and labels (N,)."""
+def _correct(scores, labels) -> tuple[float, int] | None:
+    """(argmax predictions that match, samples); None when these are not class scores (N, C) and labels (N,)."""
     scores, labels = _host(scores), _host(labels)
     if scores.ndim != 2 or labels.ndim != 1 or labels.shape[0] != scores.shape[0]:
         return None
-    return int((numpy.argmax(scores, axis=1) == labels).sum())
+    return int((numpy.argmax(scores, axis=1) == labels).sum()), labels.shape[0]
+
+
+def _neg_squared_error(predictions, targets) -> tuple[float, int] | None:
+    """(minus the summed squared error, number of values): the check's score is minus the mean squared error, so
+    higher is better, as for an accuracy. Targets (N,) against predictions (N, 1) are compared elementwise."""
+    predictions, targets = _host(predictions), _host(targets)
+    if predictions.size != targets.size:
+        return None
+    diff = predictions.reshape(-1).astype(numpy.float64) - targets.reshape(-1)
+    return -float(numpy.dot(diff, diff)), diff.size
+
+
+# MinPy's Solver(task_type=...): what check_accuracy measures
+_TASKS = {"classification": _correct, "regression": _neg_squared_error}
 
 
 def _storable(value) -> bool:
@@ -137,8 +151,10 @@ class Solver:
     Keyword arguments, both forms: update_rule ('sgd' or any name in ``optim.RULES``, or a rule function),
     optim_config (deep-copied for every parameter), lr_decay (per epoch), num_epochs, print_every, verbose,
     num_val_samples (subsample the validation data for accuracy checks), and
-    num_train_samples / train_acc_num_samples (the same setting: training samples used for the train accuracy).
-    CS231n form only: batch_size. ModelBase models: init_rule, init_config. Any other keyword is a ValueError.
+    num_train_samples / train_acc_num_samples (the same setting: training samples used for the train accuracy),
+    task_type (MinPy's: 'classification', the default, or 'regression', whose accuracy checks report minus the
+    mean squared error). CS231n form only: batch_size. ModelBase models: init_rule, init_config. Any other
+    keyword is a ValueError.
 
     Extras: checkpoint_name (one file, ``<name>.npz``, replaced atomically at every checkpoint; CS231n wrote a
     pickle per epoch), checkpoint_every (steps; default: every epoch), resume (a checkpoint path, or True for
@@ -176,6 +192,9 @@ class Solver:
         self.init_rule = kwargs.pop("init_rule", "xavier")
         self.init_config = kwargs.pop("init_config", None) or {}
         self.num_val_samples = kwargs.pop("num_val_samples", None)
+        self.task_type = kwargs.pop("task_type", "classification")
+        if self.task_type not in _TASKS:
+            raise ValueError(f"Solver: task_type must be one of {sorted(_TASKS)}, got {self.task_type!r}")
 
         name = kwargs.pop("checkpoint_name", None)
         if name is not None:
@@ -416,7 +435,7 @@ class Solver:
     # ------------------------------------------------------------------ accuracy
     def _scores(self, X):
         if self._modelbase:
-            return self.model.forward(X, "test")
+            return self.model._forward(X, "test")
         return self.model.loss(X)
 
     def _batch_scores(self, batch: DataBatch):
@@ -428,6 +447,8 @@ class Solver:
         """Fraction of correct argmax predictions on ``(X, y)`` or on a data iterator ``X``.
 
         NaN when the model's outputs are not class scores (N, C) against integer labels (N,) (a regression).
+        With ``task_type='regression'``: minus the mean squared error of the predictions (higher is better, so
+        the best parameters are kept as for a classifier); NaN when predictions and targets differ in size.
 
         ``num_samples`` subsamples arrays (with replacement, drawn from the Solver's generator, as the course
         does) or stops an iterator after that many samples. An iterator's position is left as it was.
@@ -439,19 +460,22 @@ class Solver:
         if num_samples is not None and n > num_samples:
             idx = self._rng.choice(n, num_samples)
             X, y, n = X[idx], y[idx], num_samples
-        correct = 0
+        score = _TASKS[self.task_type]
+        total = count = 0
         for start in range(0, n, batch_size):
             scores = self._scores(Array(numpy.ascontiguousarray(X[start:start + batch_size])))
-            c = _correct(scores, y[start:start + batch_size])
+            c = score(scores, y[start:start + batch_size])
             if c is None:
                 return math.nan
-            correct += c
-        return correct / max(n, 1)
+            total += c[0]
+            count += c[1]
+        return total / max(count, 1)
 
     def _iter_accuracy(self, it, num_samples: int | None) -> float:
         state = it.get_state() if callable(getattr(it, "get_state", None)) else None
         it.reset()
-        correct = total = 0
+        score = _TASKS[self.task_type]
+        correct = count = total = 0
         try:
             for batch in it:
                 scores = _host(self._batch_scores(batch))
@@ -459,17 +483,18 @@ class Solver:
                 keep = len(labels) - int(getattr(batch, "pad", 0) or 0)
                 if num_samples is not None:
                     keep = min(keep, num_samples - total)
-                c = _correct(scores[:keep], labels[:keep])
+                c = score(scores[:keep], labels[:keep])
                 if c is None:
                     return math.nan
-                correct += c
+                correct += c[0]
+                count += c[1]
                 total += keep
                 if num_samples is not None and total >= num_samples:
                     break
         finally:
             if state is not None:
                 it.set_state(state)
-        return correct / max(total, 1)
+        return correct / max(count, 1)
 
     def _record_accuracy(self) -> None:
         if self._style == "cs231n":

@@ -127,6 +127,8 @@ GRAD_CASES = {
     "moveaxis": [arr((2, 3, 4), fixed=(0, -1)), arr((2, 3, 4, 5), fixed=((0, 1), (3, 0)))],
     "rollaxis": [arr((2, 3, 4, 5), fixed=(3, 1)), arr((2, 3, 4), fixed=(0, 3)), arr((2, 3, 4), fixed=(-1,))],
     "broadcast_to": [arr((3, 1), fixed=((2, 3, 4),)), arr((), fixed=((2, 2),))],
+    "full": [fun(lambda v: inp.full((2, 3, 4), v), (3, 1)), fun(lambda v: inp.full((2, 2), v), ()),
+             fun(lambda v: inp.full((2, 3), fill_value=v), (3,))],
     "broadcast_arrays": fun(lambda a, b: inp.broadcast_arrays(a, b)[0] * inp.broadcast_arrays(a, b)[1],
                             (3, 1), (1, 4)),
     "atleast_1d": [arr(()), fun(lambda a, b: inp.atleast_1d(a, b)[1] * 2.0, (), (2,))],

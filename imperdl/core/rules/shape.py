@@ -43,6 +43,9 @@ defvjp("ndarray.flatten", lambda g, ans, a, order="C": _np().reshape(g, shape_of
 defvjp("squeeze", lambda g, ans, a, *args, **kw: _back_to(g, a))
 defvjp("expand_dims", lambda g, ans, a, *args, **kw: _back_to(g, a))
 defvjp("broadcast_to", lambda g, ans, a, *args, **kw: unbroadcast(g, a))
+# np.full(shape, value): a broadcast of value (autograd's define_gradient example builds its vjp with it)
+defvjp("full", None, lambda g, ans, shape, fill_value, *args, **kw: unbroadcast(g, fill_value),
+       kw={"fill_value": lambda g, ans, shape, fill_value, *args, **kw: unbroadcast(g, fill_value)})
 defvjp("ndarray.copy", lambda g, ans, a, *args, **kw: g)
 defvjp("copy", lambda g, ans, a, *args, **kw: g)
 
