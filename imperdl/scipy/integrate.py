@@ -1,4 +1,4 @@
-"""imperdl.scipy.integrate: SciPy's ``scipy.integrate``, every function a primitive; gradient rules in ``_rules/integrate.py``."""
+"""imperdl.scipy.integrate: SciPy's ``scipy.integrate``, each function a primitive (rules: ``_rules/integrate.py``)."""
 from . import _rules as _rules_pkg
 from ._face import install as _install
 

@@ -1,4 +1,4 @@
-"""imperdl.scipy.linalg: SciPy's ``scipy.linalg``, every function a primitive; gradient rules in ``_rules/linalg.py``."""
+"""imperdl.scipy.linalg: SciPy's ``scipy.linalg``, each function a primitive (rules: ``_rules/linalg.py``)."""
 from . import _rules as _rules_pkg
 from ._face import install as _install
 

@@ -1,4 +1,4 @@
-"""imperdl.scipy.signal: SciPy's ``scipy.signal``, every function a primitive; gradient rules in ``_rules/signal.py``."""
+"""imperdl.scipy.signal: SciPy's ``scipy.signal``, each function a primitive (rules: ``_rules/signal.py``)."""
 from . import _rules as _rules_pkg
 from ._face import install as _install
 

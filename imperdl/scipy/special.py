@@ -1,4 +1,4 @@
-"""imperdl.scipy.special: SciPy's ``scipy.special``, every function a primitive; gradient rules in ``_rules/special.py``."""
+"""imperdl.scipy.special: SciPy's ``scipy.special``, each function a primitive (rules: ``_rules/special.py``)."""
 from . import _rules as _rules_pkg
 from ._face import install as _install
 

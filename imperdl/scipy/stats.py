@@ -1,4 +1,4 @@
-"""imperdl.scipy.stats: SciPy's ``scipy.stats``, every function a primitive; gradient rules in ``_rules/stats.py``."""
+"""imperdl.scipy.stats: SciPy's ``scipy.stats``, each function a primitive (rules: ``_rules/stats.py``)."""
 from . import _rules as _rules_pkg
 from ._face import install as _install
 
