@@ -51,3 +51,13 @@ def primitive(qualname: str) -> Primitive:
             _BY_ID[id(target)] = p
     REGISTRY[key] = p
     return p
+
+
+def register(qualname: str, impl, vjp=None) -> Primitive:
+    """Give SciPy name ``qualname`` a host implementation of ours (``impl`` replaces SciPy's function where the
+    call needs adapting, as odeint's callback does) and optionally a vjp taking every input position."""
+    p = primitive(qualname)
+    p.impls[0] = impl
+    if vjp is not None:
+        p.vjp = vjp
+    return p
