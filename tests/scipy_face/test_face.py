@@ -66,3 +66,19 @@ def test_statistics_count_scipy_calls():
     imperdl.reset_statistics()
     isp.gammaln(inp.array([1.5, 2.5]))
     assert imperdl.statistics()["ops"]["scipy.special.gammaln"]["numpy"] == 1
+
+
+def test_docs_page_lists_the_rule_table():
+    import pathlib
+    import re
+
+    import imperdl.scipy.integrate  # noqa: F401  (each submodule loads its table)
+    import imperdl.scipy.linalg  # noqa: F401
+    import imperdl.scipy.signal  # noqa: F401
+    from imperdl.scipy._rules import TABLE
+
+    page = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "scipy.md").read_text()
+    rows = dict(re.findall(r"^\| `([\w.]+)` \| (.*) \|$", page, flags=re.M))
+    assert set(rows) == set(TABLE)
+    for name, params in TABLE.items():
+        assert rows[name] == ", ".join(f"`{p}`" for p in params), name
