@@ -56,6 +56,7 @@ def test_every_rule_has_cases():
     missing = sorted(
         name for name, p in list(REGISTRY.items())
         if p.vjp is not None and getattr(p.vjp, "source", None) != "autograd" and id(p) not in covered
+        and not name.startswith("scipy.")  # imperdl.scipy's rules: tests/scipy_face checks them against its table
     )
     assert not missing, f"rules without gradient cases: {missing}"
 
