@@ -100,7 +100,11 @@ def _dynamic_module(space, qualname: str) -> types.ModuleType:
 def install(namespace: dict, qualname: str) -> None:
     """Give a module (its globals ``namespace``) the lazy ``__getattr__``/``__dir__`` over ``scipy.<qualname>``."""
     modname = namespace["__name__"]
-    space = importlib.import_module(f"scipy.{qualname}" if qualname else "scipy")
+    try:
+        space = importlib.import_module(f"scipy.{qualname}" if qualname else "scipy")
+    except ImportError as exc:
+        raise ImportError(f"{modname} needs SciPy, which cannot be imported here ({exc}): "
+                          "pip install 'imperdl[scipy]'") from exc
     prefix = qualname + "." if qualname else ""
 
     def __getattr__(name: str):
