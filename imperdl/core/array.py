@@ -142,7 +142,8 @@ class Array:
     def _private_mx(self, x):
         """A copy of MXNet buffer ``x`` (this array's, shared with the host) that stays MXNet's alone; it
         replaces the shared one in the storage list (same value), so later calls find it private."""
-        priv = x.copy()
+        with BACKENDS[1].section:  # (0-d arrays need NumPy shape semantics)
+            priv = x.copy()
         _stats.count_copy(1, 1, self.size * self.dtype.itemsize)
         if self._data[1] is x:
             self._data[1] = priv
@@ -230,7 +231,11 @@ class Array:
         if v is None:
             x = self._get_shared(b)  # a shared buffer is written in place: the host side sees it, as NumPy would
             if self._cow:  # the buffer is shared (with a tape snapshot or a NumPy base): write a copy
-                x = x.copy()
+                if b:
+                    with BACKENDS[1].section:
+                        x = x.copy()
+                else:
+                    x = x.copy()
                 self._cow = False
             mutate(x)
             self._set_data(x, b, self._ctx)

@@ -32,8 +32,14 @@ def _rebuild(t: type, items: list):
 
 
 def _numbers_only(x) -> bool:
-    """A (nested) list/tuple of Python numbers: array-like data, not a container of parameters."""
-    return all(_numbers_only(e) if type(e) in (list, tuple) else type(e) in (int, float, bool) for e in x)
+    """A rectangular (nested) list/tuple of Python numbers: array-like data, not a container of parameters
+    (``[2.0, [3.0]]`` is a container: its leaves are separate arguments)."""
+    if all(type(e) in (int, float, bool) for e in x):
+        return True
+    if not all(type(e) in (list, tuple) for e in x):
+        return False
+    n = len(x[0])
+    return all(len(e) == n for e in x) and all(e and _numbers_only(e) for e in x)
 
 
 def _watch_tree(tape: Tape, x):
@@ -94,6 +100,7 @@ def make_vjp(f: Callable, argnum=0) -> Callable:
     def maker(*args, **kwargs):
         tape = Tape()
         args = list(args)
+        given = [args[n] for n in nums]
         for n in nums:
             args[n] = _watch_tree(tape, args[n])
         watched = [args[n] for n in nums]
@@ -106,14 +113,27 @@ def make_vjp(f: Callable, argnum=0) -> Callable:
             state.stack.remove(tape)
 
         def vjp(g=None, _retain=True):
-            return _backward(tape, ans, g, watched, leaf_ids, many, _retain)
+            grads = _backward(tape, ans, g, watched, leaf_ids, _retain)
+            grads = tuple(_shaped_like(gr, x) for gr, x in zip(grads, given))
+            return grads if many else grads[0]
 
         return vjp, ans
 
     return maker
 
 
-def _backward(tape: Tape, ans, g, watched, leaf_ids, many: bool, retain: bool):
+def _shaped_like(g, x):
+    """Gradient ``g`` in the structure of argument ``x``: a list of numbers, watched as one array, gets its
+    gradient back as a list of 0-d arrays, as HIPS autograd gives it."""
+    t = type(x)
+    if t is list or t is tuple or isinstance(x, tuple):
+        return _rebuild(t, [_shaped_like(g[i], e) for i, e in enumerate(x)])
+    if t is dict:
+        return {k: _shaped_like(g[k], v) for k, v in x.items()}
+    return g
+
+
+def _backward(tape: Tape, ans, g, watched, leaf_ids, retain: bool):
     import imperdl.numpy as np
 
     outs = _leaves_of(ans, [])
@@ -143,8 +163,7 @@ def _backward(tape: Tape, ans, g, watched, leaf_ids, many: bool, retain: bool):
             gl = gl.real.astype(leaf.dtype) if leaf.dtype.kind != "c" else gl.astype(leaf.dtype)
         return gl
 
-    result = tuple(_map_tree(grad_of, w, ids) for w, ids in zip(watched, leaf_ids))
-    return result if many else result[0]
+    return tuple(_map_tree(grad_of, w, ids) for w, ids in zip(watched, leaf_ids))
 
 
 def _detach(x):

@@ -182,3 +182,14 @@ def test_only_mxnet_reason_in_words():
         inp.add(inp.array([0]), 2**53 + 1)
     msg = str(info.value)
     assert "add" in msg and "MXNetError" not in msg and "Check failed" not in msg
+
+
+def test_ragged_list_argument_is_a_container_of_scalars():
+    """``[2.0, [3.0]]`` is no array: its leaves are separate arguments and the gradient keeps its structure (a
+    rectangular list of numbers is one array, as HIPS autograd treats it)."""
+    from imperdl.core import grad
+
+    g = grad(lambda ps: ps[0] * ps[1][0])([2.0, [3.0]])
+    ref = autograd.grad(lambda ps: ps[0] * ps[1][0])([2.0, [3.0]])
+    assert type(g) is list and type(g[1]) is list  # HIPS autograd's structure
+    assert float(g[0]) == ref[0] == 3.0 and float(g[1][0]) == ref[1][0] == 2.0
