@@ -76,6 +76,8 @@ WRONG = [
     "np.round(np.array([2.675, 1.005, -0.125]), 2)",
     "np.reshape(np.zeros(1, dtype='float32'), (-2,))",
     "np.sign(np.ones((2, 1)), out=np.zeros((3,)))",
+    "np.linalg.norm(np.array([1e-4, 3.0, 0.0], dtype='float32'), ord=-2, axis=0)",
+    "np.linalg.pinv(np.array([[1.0, np.nan], [0.5, 3.0]], dtype='float32'))",
 ]
 
 # in-place operators: the statement runs, then ``x`` is compared
