@@ -71,24 +71,39 @@ def _needs_shims() -> bool:
 
 class _ImportHook:
     """A ``sys.meta_path`` entry, from ``import imperdl`` until MXNet is imported: the user's own first
-    ``import mxnet`` (or ``from mxnet import gluon``) then goes through ``import_mxnet``, so it works on NumPy
-    1.24-1.26 and Python 3.12+ as well (MXNet fails there on its own). It answers for the name ``mxnet`` only,
-    once, and leaves ``sys.meta_path`` as it was. (MXNet imported before imperdl is the user's business: it
-    fails on those NumPys without a shim of the user's own.)"""
+    ``import mxnet`` (or ``from mxnet import gluon``) then runs MXNet's package code under the same shims as
+    ``import_mxnet``, so it works on NumPy 1.24-1.26 and Python 3.12+ as well (MXNet fails there on its own). It
+    answers for the name ``mxnet`` only, once: MXNet's own spec with a loader that wraps MXNet's. (MXNet
+    imported before imperdl is the user's business: it fails on those NumPys without a shim of the user's own.)
+    """
 
     def find_spec(self, name, path=None, target=None):
         if name != "mxnet":
             return None
         remove_import_hook()
-        self.module = import_mxnet()
-        self.spec = self.module.__spec__
-        return importlib.machinery.ModuleSpec("mxnet", self, is_package=True)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ShimmedLoader(spec.loader)
+        return spec
+
+
+class _ShimmedLoader:
+    """MXNet's loader, its package code run under ``_import_shims``; MXNet's modules then see ``numpy.bool``
+    through ``_numpy_with_bool`` and the loader is MXNet's own again."""
+
+    def __init__(self, loader):
+        self.loader = loader
 
     def create_module(self, spec):
-        return self.module  # already imported by ``find_spec``: the import system just records it
+        return self.loader.create_module(spec)
 
     def exec_module(self, module):
-        module.__spec__ = self.spec  # (the import system set ours meanwhile)
+        module.__loader__ = module.__spec__.loader = self.loader
+        with _import_shims(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.loader.exec_module(module)
+            import mxnet.numpy  # noqa: F401  (the modules that read numpy.bool at run time)
+        _give_numpy_with_bool(module)
 
 
 _hook = _ImportHook()
