@@ -139,6 +139,8 @@ GRADS = [
     (lambda x: inp.sum(inp.triu(x) ** 2), lambda x: anp.sum(anp.triu(x) ** 2), onp.array([1.0, 2.0, 3.0])),
     (lambda x: inp.sum(inp.inner(x, [-0.5, 0.25])), lambda x: anp.sum(anp.inner(x, [-0.5, 0.25])),
      onp.array([[2.0, 1.0], [1.5, 0.1]])),
+    (lambda x: inp.sum(inp.std(x, keepdims=True)), lambda x: anp.sum(anp.std(x, keepdims=True)), onp.array(-4.75)),
+    (lambda x: inp.sum(inp.std(x, axis=1)), lambda x: anp.sum(anp.std(x, axis=1)), onp.array([[1.5], [2.0]])),
 ]
 
 
