@@ -18,6 +18,7 @@ from . import policy as _policy
 from . import tape as _tape
 from .array import Array
 from .backends import mxnet_backend as _mxb
+from .backends import mxnet_inputs as _mx_inputs
 from .signature import format_key, signature
 from .statistics import count_copy as _count_copy
 
@@ -89,6 +90,10 @@ class Primitive:
             cache = pol.caches.setdefault(self, {})
         code = cache.get(key) if key is not None else None
         if code is None:
+            if key is None:  # an argument signature() does not know: the user's MXNet arrays are wrapped here
+                conv = _mx_inputs.converted(args, kwargs)
+                if conv is not None:
+                    return self(*conv[0], **conv[1])
             code = pol.decide(self, key, args, kwargs)
             if key is not None:
                 cache[key] = code
@@ -351,6 +356,14 @@ def _call_with_out(prim, args, kwargs):
     from .array import _store_into
 
     outs = out if isinstance(out, tuple) else (out,)
+    for o in outs:
+        if _mx_inputs.is_mx(o):
+            raise TypeError(f"{prim.space}.{prim.name}(): out= is an MXNet array ({type(o).__name__}); imperdl never "
+                            "writes MXNet arrays it is given: pass an imperdl Array (np.empty(shape)) and convert "
+                            "the result, or assign it in MXNet (mx_array[:] = result.asnumpy())")
+    conv = _mx_inputs.converted(args, kwargs)
+    if conv is not None:
+        args, kwargs = conv
     ufunc = isinstance(prim.impls[0], numpy.ufunc)
     if ufunc:
         _check_ufunc_out(prim.impls[0], args, kwargs, outs)
@@ -489,6 +502,10 @@ def setitem(arr: Array, key, value) -> None:
     from .registry import primitive
 
     prim = primitive("ndarray.__setitem__")
+    if type(value) is not Array and _mx_inputs.is_mx(value):  # the user's MXNet arrays, read where they live
+        value = _mx_inputs.wrap(value)
+    if _mx_inputs.is_mx(key):
+        key = _mx_inputs.wrap(key)
     if _tape_state.stack:
         _tape.on_setitem(arr, key, value)
     code = 0
