@@ -87,7 +87,3 @@ def converted(args: tuple, kwargs: dict | None):
         return None
     return new_args, new_kwargs
 
-
-def as_array(x):
-    """``x`` itself if it is an Array, the wrapper if it is an MXNet array, else None."""
-    return wrap(x) if is_mx(x) else None
