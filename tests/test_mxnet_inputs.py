@@ -198,6 +198,7 @@ def test_no_host_round_trip(mxm):
         assert y.backends == ("mxnet",)
         assert s["ops"]["exp"]["mxnet"] == 1 and s["ops"]["multiply"]["mxnet"] == 1
         a = np.asarray(x)
+        assert imperdl.statistics() == s  # (np.asarray moves nothing)
         assert _pointer(a._data[1]) == _pointer(x)  # the Array reads the user's own buffer
         onp.testing.assert_allclose(y.asnumpy(), onp.exp(onp.sin(host) * host), rtol=1e-6)
 

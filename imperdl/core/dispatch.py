@@ -93,7 +93,7 @@ class Primitive:
             if key is None:  # an argument signature() does not know: the user's MXNet arrays are wrapped here
                 conv = _mx_inputs.converted(args, kwargs)
                 if conv is not None:
-                    return self(*conv[0], **conv[1])
+                    return _mx_inputs.call(self, *conv)
             code = pol.decide(self, key, args, kwargs)
             if key is not None:
                 cache[key] = code
