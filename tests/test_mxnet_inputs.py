@@ -140,6 +140,13 @@ def test_array_operators_and_methods_take_mxnet_arrays(mxm):
         c = np.zeros(4)
         c[x.astype("int32")[0]] = 7.0  # an MXNet index array
         _same(c, onp.array([0.0, 7.0, 7.0, 7.0]))
+        i, j = x.astype("int32")[0] - 1, x.astype("int32")[1] - 4
+        d = np.zeros((3, 3))
+        d[i, j] = x[0]  # a tuple of MXNet index arrays, an MXNet value
+        want = onp.zeros((3, 3))
+        want[[0, 1, 2], [0, 1, 2]] = host[0]
+        _same(d, want)
+        _same(np.array(want)[i, j], host[0])
         _same(onp.add(a, x), host * 3)  # NumPy's ufunc, an imperdl Array first: imperdl handles it
     assert x.asnumpy().tolist() == host.tolist()
 

@@ -26,6 +26,7 @@ _ndarray = numpy.ndarray
 _generic = numpy.generic
 _tape_state = _tape.state
 _policy_block = _policy.blocks.inner
+_mx_seen = _mx_inputs.seen  # type -> is it an MXNet array class
 
 
 mxnet_section = _mxb.section  # (lock + NumPy shape semantics; see mxnet_backend)
@@ -498,14 +499,26 @@ class _SubclassedError:
 
 
 def setitem(arr: Array, key, value) -> None:
-    """``arr[key] = value`` in place, on the backend holding ``arr`` where MXNet can do it exactly."""
+    """``arr[key] = value`` in place, on the backend holding ``arr`` where MXNet can do it exactly.
+
+    The user's MXNet arrays (as the value, the index or inside an index tuple) are read where they live; the check
+    is a dict lookup per item for types seen before.
+    """
+    seen = _mx_seen.get(type(value))
+    if seen or (seen is None and _mx_inputs.is_mx(value)):
+        value = _mx_inputs.wrap(value)
+    for k in (key if type(key) is tuple else (key,)):
+        seen = _mx_seen.get(type(k))
+        if seen or (seen is None and _mx_inputs.is_mx(k)):
+            key = _mx_inputs.converted((key,), None)[0][0]
+            break
+    _setitem(arr, key, value)
+
+
+def _setitem(arr: Array, key, value) -> None:
     from .registry import primitive
 
     prim = primitive("ndarray.__setitem__")
-    if type(value) is not Array and _mx_inputs.is_mx(value):  # the user's MXNet arrays, read where they live
-        value = _mx_inputs.wrap(value)
-    if _mx_inputs.is_mx(key):
-        key = _mx_inputs.wrap(key)
     if _tape_state.stack:
         _tape.on_setitem(arr, key, value)
     code = 0

@@ -17,7 +17,7 @@ import sys
 
 import numpy
 
-_is_mx_type: dict = {}  # type -> bool, filled on first sight of each type
+seen: dict = {}  # type -> bool, filled on first sight of each type
 # NumPy returns the array itself from these when given just an array: so the wrapper is the answer, with no data work
 RETURNS_ITS_ARGUMENT = frozenset(("asarray", "asanyarray"))
 
@@ -30,12 +30,12 @@ def _base():
 def is_mx(x) -> bool:
     """``x`` is an MXNet array of either API (one dict lookup once its type has been seen)."""
     t = type(x)
-    known = _is_mx_type.get(t)
+    known = seen.get(t)
     if known is None:
         base = _base()
         known = base is not None and issubclass(t, base)
         if known or base is not None:  # (before MXNet is imported, no type is final: look again later)
-            _is_mx_type[t] = known
+            seen[t] = known
     return known
 
 
