@@ -25,6 +25,7 @@ from .. import context as _context
 from . import signature as _signature
 from . import statistics as _stats
 from .backends import BACKENDS, NAMES
+from .backends.mxnet_inputs import is_mx, wrap
 
 _DEBUG = logging.DEBUG
 _EXPORTED = float("nan")  # the version of memory NumPy may write behind our back: unequal to every version seen
@@ -552,7 +553,7 @@ def _store_into(out, value) -> None:
 
 
 def _to_host_tree(x):
-    """Arrays inside ``x`` (a value, list, tuple or dict) replaced by their host data."""
+    """Arrays inside ``x`` (a value, list, tuple or dict) replaced by their host data (MXNet arrays too)."""
     t = type(x)
     if t is Array:
         return x._get(0)
@@ -560,6 +561,8 @@ def _to_host_tree(x):
         return t(_to_host_tree(e) for e in x)
     if t is dict:
         return {k: _to_host_tree(v) for k, v in x.items()}
+    if is_mx(x):
+        return wrap(x)._get(0)
     return x
 
 

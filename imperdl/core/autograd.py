@@ -14,10 +14,13 @@ from typing import Any
 import numpy
 
 from .array import Array
+from .backends import mxnet_inputs as _mx_inputs
 from .tape import Tape, _snapshot, state
 
 
 def _as_array(x) -> Array:
+    if type(x) is not Array and _mx_inputs.is_mx(x):
+        x = _mx_inputs.wrap(x)  # the user's MXNet array, read where it lives
     if type(x) is Array:
         return x if x.dtype.kind in "fc" else x.astype(numpy.float64)
     a = numpy.asarray(x)
