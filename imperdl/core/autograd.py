@@ -102,6 +102,9 @@ def make_vjp(f: Callable, argnum=0) -> Callable:
         state.stack.append(tape)
         try:
             ans = f(*args, **kwargs)
+            for o in _leaves_of(ans, []):
+                if o._view is not None:
+                    o._check_view()  # a view whose root changed since it was last read: its node follows the root
         finally:
             state.stack.remove(tape)
 

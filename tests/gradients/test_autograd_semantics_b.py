@@ -20,7 +20,15 @@ import pytest
 
 import imperdl
 import imperdl.numpy as np
-from imperdl.core import elementwise_grad, grad, grad_and_loss, hessian, make_vjp, value_and_grad
+from imperdl.core import (
+    InPlaceGradientError,
+    elementwise_grad,
+    grad,
+    grad_and_loss,
+    hessian,
+    make_vjp,
+    value_and_grad,
+)
 
 POLICIES = {"only_numpy": imperdl.OnlyNumPyPolicy, "prefer_mxnet": imperdl.PreferMXNetPolicy}
 EPS = 1e-6
@@ -450,7 +458,24 @@ def _assign_into_view_f(x):
     return anp.sum(a * x)
 
 
+def _split_and_transpose(m, x):
+    a = m.concatenate([x, x[:2] * x[2:4]])
+    p, q = m.split(a, 2)  # each piece is a view
+    q += p * p
+    b = m.reshape(a, (2, 3)).T
+    b[0] *= 3.0
+    return m.sum(a ** 2 * m.arange(6.0)) + m.sum(q)
+
+
+def _split_and_transpose_f(x):
+    a = anp.concatenate([x, x[:2] * x[2:4]])
+    a = aput(a, slice(3, 6), a[3:] + a[:3] * a[:3])
+    a = aput(a, [0, 3], a[[0, 3]] * 3.0)
+    return anp.sum(a ** 2 * anp.arange(6.0)) + anp.sum(a[3:])
+
+
 INPLACE = {
+    "split-and-transpose": (_split_and_transpose, _split_and_transpose_f),
     "slice-iadd": (_slice_iadd, _slice_iadd_f),
     "element-isub": (_element_isub, _element_isub_f),
     "view-isub": (_view_isub, _view_isub_f),
@@ -493,3 +518,15 @@ def test_base_and_views_read_the_updated_values():
         return sum(float(onp.sum(o * u)) for o, u in zip(run(onp, x.copy()), us))
 
     assert_close(g, _real_fd(loss, _XI), "vjp against central differences", 1e-5, 1e-6)
+
+
+def test_writing_a_real_view_of_a_complex_traced_array_is_refused():
+    def f(z):
+        a = z * (1 + 1j)
+        r = a.real  # a float64 view of complex memory: not expressible as a write of the same dtype
+        r[0] = 5.0
+        return np.sum(np.abs(a))
+
+    with pytest.raises(InPlaceGradientError) as info:
+        grad(f)(np.array(_XI))
+    assert ".real" in str(info.value) and "complex128" in str(info.value)
