@@ -417,13 +417,16 @@ def _one_triangle(s, uplo="L"):
 
 
 def _cholesky(g, ans, a):
+    """Murray's ``L^-H Phi(L^H Z) L^-1`` on the conjugated cotangent ``Z``, conjugated back (autograd's convention;
+    real input: the real formula). HIPS autograd 1.7 transposes without conjugating here, so it is off for complex
+    input: central differences are the reference."""
     np = _np()
-    lt = _T(ans)
+    lh = _H(ans)
     n = shape_of(a)[-1]
-    phi = np.tril(_mm(lt, g)) * (1.0 - 0.5 * onp.eye(n))
-    y = np.linalg.solve(lt, phi)
-    s = _T(np.linalg.solve(lt, _T(y)))
-    return match_real(_one_triangle(0.5 * (s + _T(s))), a)
+    phi = np.tril(_mm(lh, _conj(g, a))) * (1.0 - 0.5 * onp.eye(n))
+    y = np.linalg.solve(lh, phi)
+    s = _H(np.linalg.solve(lh, _H(y)))
+    return match_real(_conj(_one_triangle(0.5 * (s + _H(s))), a), a)
 
 
 defvjp("linalg.cholesky", _cholesky)
