@@ -242,6 +242,23 @@ def test_tie_shares_are_autograds_rules():
     assert_close(g[1], [0.5, 0.0], "minimum, second")
 
 
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+@pytest.mark.parametrize("name, f", [
+    ("max", lambda m, a: m.max(a)),
+    ("amin-axis", lambda m, a: m.sum(m.amin(m.stack([a, a * 2.0]), axis=1) * m.array([1.0, 3.0]))),
+    ("maximum", lambda m, a: m.sum(m.maximum(a, 2.0))),
+    ("method-min-axis", lambda m, a: m.sum(m.reshape(a, (3, 2)).min(axis=0))),
+])
+def test_nan_among_the_values_as_autograd(name, f, policy):
+    """A NaN result has no entry equal to it: autograd's share is 0/0 (NaN) for that slice; maximum gives 0."""
+    x = onp.array([1.0, onp.nan, 3.0, 3.0, -1.0, 0.5])
+    with POLICIES[policy](), onp.errstate(invalid="ignore"):
+        want = autograd.grad(lambda a: f(anp, a))(x)
+        got = grad(lambda a: f(np, a))(np.array(x))
+    assert onp.isnan(want).any() == (name != "maximum"), want
+    assert_close(got, want, name)
+
+
 # ------------------------------------------------------------------------------------------------ tuples of outputs
 _X4 = onp.array([0.3, -0.7, 1.1, 0.4])
 _M3 = onp.array([[2.0, 0.3, 0.1], [0.3, 1.5, 0.2], [0.1, 0.2, 3.0]])
