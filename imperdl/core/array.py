@@ -216,6 +216,7 @@ class Array:
 
     # ------------------------------------------------------------------ views
     def _refresh(self):
+        """Re-read the root (it changed): through dispatch, so under a tape the view takes the node of what it read."""
         root, chain, _ = self._view
         x = root
         for prim, args, kwargs, index in chain:
@@ -224,6 +225,7 @@ class Array:
                 x = x[index]
         self._data = list(x._data)
         self._ctx = x._ctx
+        self._node = x._node
         self._view = (root, chain, root._version)
 
     def _write(self, mutate, b: int = 0):
@@ -274,6 +276,7 @@ class Array:
                 base = base.copy()
             root = Array(base)
             root._version = _EXPORTED
+            root._node = self._node  # (re-read at every use: the array keeps its place on a tape, see _refresh)
             self._data, self._cow, self._version = [base, None], False, _EXPORTED
             self._view = (root, (), _EXPORTED)
             return base
@@ -308,16 +311,18 @@ class Array:
                     "with casting rule 'same_kind'"
                 )
             src = src.astype(self.dtype)
-        on_assign(self, src)
         if self._view is not None:
             if reshape_ok and src._view is not None and src._view[0] is self._view[0]:
                 # ``view.shape = s`` (exported arrays are views too): the reshaped view of the same memory
+                on_assign(self, src, through_view=False)
                 self._view, self._data, self._shape, self._keyc = src._view, list(src._data), src._shape, None
                 self._version += 1
                 return
+            on_assign(self, src)
             val = src._get(0)
             self._write(lambda x: x.__setitem__(Ellipsis, val))
             return
+        on_assign(self, src)
         self._data = list(src._data)
         self._ctx = src._ctx
         self._cow = self._data[0] is not None

@@ -112,6 +112,9 @@ def make_vjp(f: Callable, argnum=0) -> Callable:
         state.stack.append(tape)
         try:
             ans = f(*args, **kwargs)
+            for o in _leaves_of(ans, []):
+                if o._view is not None:
+                    o._check_view()  # a view whose root changed since it was last read: its node follows the root
         finally:
             state.stack.remove(tape)
 
@@ -203,21 +206,51 @@ def stop_gradient(x: Any):
     return _map_tree(one, x)
 
 
-def grad_and_loss(f: Callable, argnum=0) -> Callable:
-    """``grad_and_loss(f, argnum)(*args) -> (gradients, loss)`` — MinPy's order."""
+def _complex_output(x):
+    """The dtype of the first complex value in ``x`` (any nesting), or None."""
+    t = type(x)
+    if t is Array:
+        return x.dtype if x.dtype.kind == "c" else None
+    if t is list or t is tuple or isinstance(x, tuple):
+        for e in x:
+            d = _complex_output(e)
+            if d is not None:
+                return d
+    elif t is dict:
+        return _complex_output(list(x.values()))
+    elif isinstance(x, (complex, numpy.complexfloating)):
+        return numpy.result_type(x)
+    return None
+
+
+def _gradient_of(f: Callable, argnum, what: str) -> Callable:
+    """``(*args) -> (gradients, loss)``; a complex-valued ``f`` raises TypeError, as under HIPS autograd (the
+    gradient of a complex function is not one array: differentiate a real function of it)."""
     nums, many = _argnums(argnum)  # once: a generator of argnums is read here, not consumed by the first call
     argnum = nums if many else nums[0]
 
     def wrapped(*args, **kwargs):
         vjp, ans = make_vjp(f, argnum)(*args, **kwargs)
+        dt = _complex_output(ans)
+        if dt is not None:
+            raise TypeError(
+                f"{what} only applies to real-output functions, and {getattr(f, '__name__', 'f')} returned a {dt} "
+                "value: differentiate a real function of it (np.real(...), np.imag(...) or np.abs(...)), or use "
+                "make_vjp/jacobian for the complex map itself"
+            )
         return vjp(None, _retain=False), _detach(ans)
 
-    return _named(wrapped, f, "grad_and_loss")
+    return wrapped
+
+
+def grad_and_loss(f: Callable, argnum=0) -> Callable:
+    """``grad_and_loss(f, argnum)(*args) -> (gradients, loss)`` — MinPy's order."""
+    return _named(_gradient_of(f, argnum, "grad_and_loss"), f, "grad_and_loss")
 
 
 def value_and_grad(f: Callable, argnum=0) -> Callable:
     """``value_and_grad(f, argnum)(*args) -> (value, gradients)`` — autograd's and JAX's order."""
-    gl = grad_and_loss(f, argnum)
+    gl = _gradient_of(f, argnum, "value_and_grad")
 
     def wrapped(*args, **kwargs):
         g, v = gl(*args, **kwargs)
@@ -228,17 +261,19 @@ def value_and_grad(f: Callable, argnum=0) -> Callable:
 
 def grad(f: Callable, argnum=0) -> Callable:
     """The gradient of ``f`` w.r.t. argument ``argnum`` (a tuple/list of argnums gives a tuple of gradients)."""
-    gl = grad_and_loss(f, argnum)
-
-    def wrapped(*args, **kwargs):
-        return gl(*args, **kwargs)[0]
-
-    return _named(wrapped, f, "grad")
+    return _named(_first(_gradient_of(f, argnum, "grad")), f, "grad")
 
 
 def elementwise_grad(f: Callable, argnum=0) -> Callable:
     """The vjp with a cotangent of ones: for elementwise ``f``, the derivative at every element."""
-    return _named(grad(f, argnum), f, "elementwise_grad")
+    return _named(_first(_gradient_of(f, argnum, "elementwise_grad")), f, "elementwise_grad")
+
+
+def _first(gl):
+    def wrapped(*args, **kwargs):
+        return gl(*args, **kwargs)[0]
+
+    return wrapped
 
 
 def jacobian(f: Callable, argnum=0) -> Callable:

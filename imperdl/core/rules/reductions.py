@@ -150,10 +150,15 @@ def _winners(g, ans, a, axis, keepdims, ans_kept=False):
 
 
 def _extremum(g, ans, a, axis=None, out=None, keepdims=_NOVALUE, initial=_NOVALUE, where=_NOVALUE):
+    """Ties share evenly (autograd's rule). A slice whose result is NaN has no entry equal to it: its gradient is
+    NaN, as autograd's ``g * mask / count`` gives, not a silent zero."""
     if _given(where, True):
         raise NotImplementedError("imperdl.numpy.max/min: no gradient with a where= mask")
+    np = _np()
     mask, share = _winners(g, ans, a, axis, keepdims)
-    return _weight(mask, _full(share, a))
+    none = ~np.any(mask, axis=axis, keepdims=True)
+    elsewhere = np.where(none, np.full((), onp.nan, dtype=dtype_of(share)), np.zeros((), dtype=dtype_of(share)))
+    return np.where(mask, _full(share, a), elsewhere)
 
 
 def _ptp(g, ans, a, axis=None, out=None, keepdims=_NOVALUE):
