@@ -200,6 +200,8 @@ def _moment(nan, std):
         c = _centered(a, axis, nan)
         if onp.issubdtype(dtype_of(a), onp.complexfloating):
             c = np.conj(c)  # var = mean |x - m|^2; autograd's convention gives g * 2 conj(x - m) / dof
+        if std and not nan and _count(a, axis) <= 1:
+            return gk * np.zeros_like(c)  # the std of one element is 0 whatever it is (0/0 otherwise; autograd: 0)
         if std:
             gx = gk * c / (_dof(a, axis, ddof, nan) * _keep(ans, a, axis, keepdims))
         else:
