@@ -96,11 +96,14 @@ EDITS: dict[tuple[str, str], tuple[tuple[str, str, str], ...]] = {
                              ("'rnn.py')", "'rnn.py.txt')", OWN_TEXT)),
     ("autograd", "mixture_variational_inference.py"): (_iters("num_iters=2000, callback", 30),),
     ("autograd", "natural_gradient_black_box_svi.py"): (_iters("num_iters = 200", 10),),
-    ("autograd", "ode_net.py"): (_iters("num_iters=1000, callback", 10),),
+    ("autograd", "ode_net.py"): (_iters("num_iters=1000, callback", 3),),
 }
 
 # Edits the imperdl run needs beyond the import lines: what a migrating user still changes, and why.
 PORT_EDITS: dict[tuple[str, str], tuple[tuple[str, str, str], ...]] = {
+    ("autograd", "ode_net.py"): (
+        ("from imperdl.builtins import tuple\n", "",
+         "autograd.builtins (a differentiable tuple) is not provided: imperdl traces through Python's own tuple"),),
     ("minpy", "basics_multiple_derivative.py"): (
         ("from imperdl.array_variants import ArrayType\n", "",
          "MinPy's internal enumeration of its two backends (unused by the program); imperdl has no such module"),),
