@@ -101,6 +101,11 @@ EDITS: dict[tuple[str, str], tuple[tuple[str, str, str], ...]] = {
 
 # Edits the imperdl run needs beyond the import lines: what a migrating user still changes, and why.
 PORT_EDITS: dict[tuple[str, str], tuple[tuple[str, str, str], ...]] = {
+    ("autograd", "bayesian_optimization.py"): (
+        ("grad_obj = value_and_grad(lambda x: -acquisition_function(x))",
+         "grad_obj = (lambda vg: lambda x: tuple(__import__('numpy').asarray(v) for v in vg(x)))("
+         "value_and_grad(lambda x: -acquisition_function(x)))",
+         "SciPy's L-BFGS-B hands the gradient to Fortran, which needs an ndarray (docs/from-autograd.md)"),),
     ("autograd", "ode_net.py"): (
         ("from imperdl.builtins import tuple\n", "",
          "autograd.builtins (a differentiable tuple) is not provided: imperdl traces through Python's own tuple"),),
