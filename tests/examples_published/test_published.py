@@ -15,15 +15,20 @@ pytest.importorskip("autograd")  # the oracle: the programs' own library
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run  # noqa: E402
 
-# fast, and between them: MNIST-shaped data with adam and flatten, scipy.stats distributions imported as modules, a
-# user primitive with check_grads, scipy.optimize's Newton-CG driving grad and hessian_vector_product, MinPy's grad
-# on a logistic model and MinPy's policy module with grad over a list of argnums
+# fast, and between them: MNIST-shaped data with adam and flatten, autograd's generalized convolve (LeNet), an
+# LSTM, scipy.stats distributions imported as modules, scipy.special in a maximum likelihood fit, a user primitive
+# with check_grads, scipy.optimize's Newton-CG driving grad and hessian_vector_product; MinPy's grad on logistic
+# models, grad_and_loss over a list of argnums, and its policy module
 SELECTED = (
     "autograd/neural_net",
+    "autograd/convnet",
+    "autograd/lstm",
     "autograd/natural_gradient_black_box_svi",
+    "autograd/negative_binomial_maxlike",
     "autograd/define_gradient",
     "autograd/gmm",
     "minpy/logistic_regression",
+    "minpy/basics_multiple_derivative",
     "minpy/basics_multiplication",
 )
 
