@@ -198,3 +198,21 @@ def test_solver_task_type_regression():
     onp.testing.assert_allclose(solver.check_accuracy(X[48:], y[48:]), -mse, rtol=1e-10)
     with pytest.raises(ValueError, match="task_type must be one of"):
         Solver(model, train, val, task_type="ranking")
+
+
+def test_minpy_module_paths_with_minpy_read_as_imperdl():
+    """MinPy's examples import ``minpy.dispatch.policy`` (both import forms), ``minpy.array`` and call
+    ``np.set_policy``: the same lines with ``imperdl`` name imperdl's policy module, Array and set_global_policy."""
+    import imperdl.dispatch.policy as policy_a
+
+    import imperdl
+    import imperdl.array
+    import imperdl.core.policy
+    import imperdl.numpy as inp
+    from imperdl.core.array import Array
+    from imperdl.dispatch import policy as policy_b
+
+    assert policy_a is imperdl.core.policy and policy_b is imperdl.core.policy
+    assert imperdl.array.Array is Array and isinstance(inp.ones(2), imperdl.array.Array)
+    inp.set_policy(policy_a.OnlyNumPyPolicy())
+    assert isinstance(imperdl.get_global_policy(), imperdl.OnlyNumPyPolicy)
