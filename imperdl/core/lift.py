@@ -14,9 +14,9 @@ from .array import Array
 from .tape import state
 
 
-def _traced(x) -> bool:
-    """Whether the (nested) list/tuple ``x`` holds an array traced by an active tape."""
-    stack = [x]
+def traced(x) -> bool:
+    """Whether ``x`` is, or the (nested) list/tuple ``x`` holds, an array traced by an active tape."""
+    stack = [(x,)]
     tapes = state.stack
     while stack:
         for e in stack.pop():
@@ -40,11 +40,11 @@ def _pack(x):
 
 def _lift_one(x, is_sequence: bool):
     t = type(x)
-    if (t is not list and t is not tuple) or not _traced(x):
+    if (t is not list and t is not tuple) or not traced(x):
         return x
     if not is_sequence:
         return _pack(x)
-    return t(_pack(e) if (type(e) is list or type(e) is tuple) and _traced(e) else e for e in x)
+    return t(_pack(e) if (type(e) is list or type(e) is tuple) and traced(e) else e for e in x)
 
 
 def lift(prim, args: tuple, kwargs: dict):

@@ -11,15 +11,7 @@ from __future__ import annotations
 import numpy
 
 from ..core.array import Array
-from ..core.tape import state
-
-
-def _traced(x) -> bool:
-    if type(x) is Array:
-        return x._node is not None and any(t in x._node for t in state.stack)
-    if type(x) in (list, tuple):
-        return any(_traced(e) for e in x)
-    return False
+from ..core.lift import traced as _traced
 
 
 def _host(x):
@@ -41,7 +33,7 @@ class _Concatenator:
         import imperdl.numpy as np
 
         items = key if type(key) is tuple else (key,)
-        if not any(_traced(it) for it in items):
+        if not _traced(items):
             out = self._target[_host(key)]
             return Array(out) if type(out) is numpy.ndarray else out
         if any(isinstance(it, str) and it in ("r", "c") for it in items):
