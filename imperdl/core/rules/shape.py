@@ -177,8 +177,7 @@ def _lift_column(s):
     return s
 
 
-for _name in ("vstack", "row_stack"):  # (one function in NumPy 1, a deprecated wrapper in NumPy 2)
-    defvjp_argnums(_name, _joined(_lift_2d, lambda shapes: 0), sequences=(0,))
+defvjp_argnums("vstack", _joined(_lift_2d, lambda shapes: 0), sequences=(0,))  # (and row_stack, its NumPy 1 alias)
 defvjp_argnums("hstack", _joined(lambda s: s or (1,), lambda shapes: 0 if len(shapes[0]) == 1 else 1),
                sequences=(0,))
 defvjp_argnums("dstack", _joined(_lift_3d, lambda shapes: 2), sequences=(0,))
