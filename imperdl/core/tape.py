@@ -163,8 +163,14 @@ class Tape:
                     if type(e) is Array and e._node is not None and self in e._node:
                         parents.append(((i, j), e._node[self]))
         for k, v in kwargs.items():
-            if type(v) is Array and v._node is not None and self in v._node:
-                parents.append((k, v._node[self]))
+            t = type(v)
+            if t is Array:
+                if v._node is not None and self in v._node:
+                    parents.append((k, v._node[self]))
+            elif t is list or t is tuple:
+                for j, e in enumerate(v):
+                    if type(e) is Array and e._node is not None and self in e._node:
+                        parents.append(((k, j), e._node[self]))
         return parents
 
     def record(self, prim, args, kwargs, res) -> None:
@@ -300,12 +306,21 @@ class Tape:
         return leaves
 
 
+def _has_list(values) -> bool:
+    for a in values:
+        t = type(a)
+        if t is list or t is tuple:
+            return True
+    return False
+
+
 def _input_at(e: _Entry, pos):
     if type(pos) is int:
         return e.args[pos]
     if type(pos) is str:
         return e.kwargs[pos]
-    return e.args[pos[0]][pos[1]]
+    seq = e.args[pos[0]] if type(pos[0]) is int else e.kwargs[pos[0]]
+    return seq[pos[1]]
 
 
 def _fit(gi, x, prim, pos):
@@ -330,6 +345,8 @@ def _fit(gi, x, prim, pos):
 
 def record(prim, args, kwargs, result) -> None:
     """Called by dispatch after each primitive while some tape is active."""
+    if prim.sequences is not None and not prim.nondiff and (_has_list(args) or kwargs and _has_list(kwargs.values())):
+        args, kwargs = _lift(prim, args, kwargs)  # lists holding traced values become arrays (see ``lift``)
     for tape in state.stack:
         tape.record(prim, args, kwargs, result)
 
@@ -354,3 +371,6 @@ def check_mutation(arr, what: str) -> None:
                 f"imperdl.numpy.{what} writes its argument in place, which cannot be differentiated; "
                 "write the computation functionally (e.g. with np.where or indexing assignment)"
             )
+
+
+from .lift import lift as _lift  # noqa: E402  (lift reads this module's ``state``)

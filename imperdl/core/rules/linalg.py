@@ -191,13 +191,29 @@ def _einsum_terms(subscripts, operands):
     return out_terms, out.replace("...", ell_letters), free
 
 
+def _sublist_letters(sub) -> str:
+    """NumPy's sublist (ints 0-51, ``...``) as subscript letters."""
+    return "".join("..." if s is Ellipsis else string.ascii_letters[int(s)] for s in sub)
+
+
+def _einsum_call(args):
+    """(subscripts, operands, operand index of each argument position) for either calling form."""
+    if isinstance(args[0], str):
+        return args[0], args[1:], {i: i - 1 for i in range(1, len(args))}
+    n = len(args) // 2  # einsum(op0, sub0, op1, sub1, ..., [sub_out])
+    subs = ",".join(_sublist_letters(host(args[2 * i + 1])) for i in range(n))
+    if len(args) % 2:
+        subs += "->" + _sublist_letters(host(args[-1]))
+    return subs, args[0:2 * n:2], {2 * i: i for i in range(n)}
+
+
 def _einsum(pos, g, ans, args, kwargs):
     np = _np()
-    if type(pos) is not int or pos < 1 or not isinstance(args[0], str):
-        raise NotImplementedError("einsum: gradient only for the operands of a subscripts-string call")
-    operands = args[1:]
-    terms, out, free = _einsum_terms(args[0], operands)
-    k = pos - 1
+    subscripts, operands, operand_at = _einsum_call(args)
+    if type(pos) is not int or pos not in operand_at:
+        raise NotImplementedError(f"einsum: no gradient with respect to argument {pos!r} (only for the operands)")
+    terms, out, free = _einsum_terms(subscripts, operands)
+    k = operand_at[pos]
     x = operands[k]
     sizes = {}
     for t, op in zip(terms, operands):
@@ -326,7 +342,7 @@ def _multi_dot(pos, g, ans, args, kwargs):
     return match_real(np.reshape(r, shape_of(arrays[j])), arrays[j])
 
 
-defvjp_argnums("linalg.multi_dot", _multi_dot)
+defvjp_argnums("linalg.multi_dot", _multi_dot, sequences=(0,))
 
 
 def _power_sum(g, at, n):
