@@ -106,9 +106,6 @@ PORT_EDITS: dict[tuple[str, str], tuple[tuple[str, str, str], ...]] = {
          "grad_obj = (lambda vg: lambda x: tuple(__import__('numpy').asarray(v) for v in vg(x)))("
          "value_and_grad(lambda x: -acquisition_function(x)))",
          "SciPy's L-BFGS-B hands the gradient to Fortran, which needs an ndarray (docs/from-autograd.md)"),),
-    ("autograd", "ode_net.py"): (
-        ("from imperdl.builtins import tuple\n", "",
-         "autograd.builtins (a differentiable tuple) is not provided: imperdl traces through Python's own tuple"),),
     ("minpy", "basics_multiple_derivative.py"): (
         ("from imperdl.array_variants import ArrayType\n", "",
          "MinPy's internal enumeration of its two backends (unused by the program); imperdl has no such module"),),

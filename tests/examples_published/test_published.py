@@ -26,6 +26,7 @@ SELECTED = (
     "autograd/natural_gradient_black_box_svi",
     "autograd/negative_binomial_maxlike",
     "autograd/define_gradient",
+    "autograd/fixed_points",
     "autograd/gmm",
     "minpy/logistic_regression",
     "minpy/basics_multiple_derivative",
