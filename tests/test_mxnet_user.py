@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.mxnet  # every case runs the user's MXNet code
+
 HERE = Path(__file__).parent / "mxnet_user"
 ROOT = Path(__file__).resolve().parent.parent
 

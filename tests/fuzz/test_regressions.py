@@ -25,6 +25,8 @@ from imperdl.core.policy import MXNetUnsupportedError
 
 from .outcome import assert_same_outcome, outcome
 
+POLICIES = ["prefer_mxnet", pytest.param("only_mxnet", marks=pytest.mark.mxnet)]
+
 # used to segfault or hang MXNet: run in a child process each
 CRASHES = [
     "np.moveaxis(np.ones(2), -3, -1)",
@@ -94,7 +96,7 @@ def _check(expr: str, policy: str) -> None:
     assert_same_outcome(got, ref, f"{expr} under {policy}", only_mxnet=policy == "only_mxnet")
 
 
-@pytest.mark.parametrize("policy", ["prefer_mxnet", "only_mxnet"])
+@pytest.mark.parametrize("policy", POLICIES)
 @pytest.mark.parametrize("expr", WRONG + INPLACE)
 def test_matches_numpy(expr, policy):
     _check(expr, policy)
@@ -116,7 +118,7 @@ print("same as numpy")
 """
 
 
-@pytest.mark.parametrize("policy", ["prefer_mxnet", "only_mxnet"])
+@pytest.mark.parametrize("policy", POLICIES)
 @pytest.mark.parametrize("expr", CRASHES)
 def test_no_crash(expr, policy):
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(_CHILD), expr, policy, _ROOT], capture_output=True,

@@ -77,6 +77,7 @@ def fc():
             Function(mx.sym.FullyConnected(x, name="fc2", num_hidden=3, no_bias=True), name="fc2"))
 
 
+@pytest.mark.mxnet
 def test_function_ignores_other_layers_params_and_none(fc):
     with_bias, no_bias = fc
     x = RNG.randn(4, 5)
@@ -94,6 +95,7 @@ def test_function_ignores_other_layers_params_and_none(fc):
     onp.testing.assert_allclose(g.asnumpy(), 2 * (x @ params["fc2_weight"].T).T @ x, rtol=1e-6)
 
 
+@pytest.mark.mxnet
 def test_function_names_ignored_keywords_when_an_argument_is_missing(fc):
     with_bias, _ = fc
     with pytest.raises(TypeError, match=r"missing argument\(s\) fc1_bias .*ignored: \['fc1_bais'\]"):
