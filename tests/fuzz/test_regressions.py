@@ -76,6 +76,15 @@ WRONG = [
     "np.round(np.array([2.675, 1.005, -0.125]), 2)",
     "np.reshape(np.zeros(1, dtype='float32'), (-2,))",
     "np.sign(np.ones((2, 1)), out=np.zeros((3,)))",
+    # order 'A'/'K' reads NumPy's memory layout of a view (MXNet's copy of it is C-ordered)
+    "np.arange(6.0).reshape(2, 3).T.flatten('A')",
+    "np.arange(6.0).reshape(2, 3).T.ravel('K')",
+    "np.ravel(np.arange(6.0).reshape(2, 3).T, 'A')",
+    "np.arange(6.0).reshape(2, 3).T.reshape((2, 3), order='A')",
+    "np.arange(6.0).reshape(2, 3).T.reshape(6, order='K')",
+    "np.transpose(np.arange(24.0).reshape(2, 3, 4), (1, 0, 2)).flatten('K')",
+    "np.transpose(np.arange(24.0).reshape(2, 3, 4), (2, 0, 1))[:, ::-1].ravel('K')",
+    "np.broadcast_to(np.arange(6.0).reshape(2, 3).T, (2, 3, 2)).ravel('K')",
 ]
 
 # in-place operators: the statement runs, then ``x`` is compared
@@ -173,6 +182,18 @@ def test_gradient_matches_autograd(case, policy):
         assert got.shape == onp.shape(ref), (got.shape, onp.shape(ref))
         onp.testing.assert_allclose(got, ref, rtol=1e-7)
     onp.testing.assert_allclose(got, _numeric_grad(af, x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("policy", ["prefer_mxnet", "only_mxnet"])
+def test_layout_order_gradient(policy):
+    """The gradient of a read in memory order ('A', 'K') goes back to the elements read (central differences:
+    HIPS autograd reshapes the gradient of ``x.T.ravel('A')`` in C order)."""
+    imperdl.set_global_policy(policy)
+    w = onp.linspace(-1.0, 1.0, 24)
+    x = onp.arange(24.0).reshape(2, 3, 4)
+    for f in (lambda v, m: m.sum(v.T.flatten("A") * w), lambda v, m: m.sum(m.ravel(m.swapaxes(v, 0, 1), "K") * w)):
+        got = _as_numpy(grad(lambda v: f(v, inp))(inp.array(x)))
+        onp.testing.assert_allclose(got, _numeric_grad(lambda v: f(v, onp), x), rtol=1e-5, atol=1e-6)
 
 
 def test_only_mxnet_reason_in_words():
