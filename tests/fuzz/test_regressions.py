@@ -192,8 +192,8 @@ def test_layout_order_gradient(policy):
     w = onp.linspace(-1.0, 1.0, 24)
     x = onp.arange(24.0).reshape(2, 3, 4)
     for f in (lambda v, m: m.sum(v.T.flatten("A") * w), lambda v, m: m.sum(m.ravel(m.swapaxes(v, 0, 1), "K") * w)):
-        got = _as_numpy(grad(lambda v: f(v, inp))(inp.array(x)))
-        onp.testing.assert_allclose(got, _numeric_grad(lambda v: f(v, onp), x), rtol=1e-5, atol=1e-6)
+        got = _as_numpy(grad(lambda v, f=f: f(v, inp))(inp.array(x)))
+        onp.testing.assert_allclose(got, _numeric_grad(lambda v, f=f: f(v, onp), x), rtol=1e-5, atol=1e-6)
 
 
 def test_only_mxnet_reason_in_words():
