@@ -196,6 +196,24 @@ def test_layout_order_gradient(policy):
         onp.testing.assert_allclose(got, _numeric_grad(lambda v, f=f: f(v, onp), x), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("policy", ["prefer_mxnet", "only_mxnet"])
+def test_max_pool_propagates_nan(policy):
+    """A window holding NaN pools to NaN and passes no gradient, as the NumPy reference kernel does; inf stays."""
+    from imperdl.core import max_pool2d
+
+    x = onp.arange(32.0).reshape(1, 2, 4, 4)
+    x[0, 0, 0, 1] = x[0, 0, 3, 3] = onp.nan
+    x[0, 1, 2, 2], x[0, 1, 0, 0] = onp.inf, -onp.inf
+    w = onp.arange(8.0).reshape(1, 2, 2, 2)
+    imperdl.set_global_policy("only_numpy")
+    ref = max_pool2d(inp.array(x)).asnumpy()
+    ref_g = _as_numpy(grad(lambda v: inp.sum(max_pool2d(v) * w))(inp.array(x)))
+    imperdl.set_global_policy(policy)
+    onp.testing.assert_array_equal(max_pool2d(inp.array(x)).asnumpy(), ref)
+    onp.testing.assert_array_equal(_as_numpy(grad(lambda v: inp.sum(max_pool2d(v) * w))(inp.array(x))), ref_g)
+    assert onp.isnan(ref).sum() == 2
+
+
 def test_only_mxnet_reason_in_words():
     """A call MXNet cannot take names the operator and why, without MXNet's C++ text."""
     imperdl.set_global_policy("only_mxnet")
