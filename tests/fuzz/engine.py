@@ -81,10 +81,6 @@ KNOWN = (
     # MemoryError (a clear error, but not NumPy's answer)
     lambda name, args, kw: name == "broadcast_to" and any(
         type(v) is int and v > 2**31 for v in _flat(args[1:]) + _flat(kw.get("shape"))),
-    # MXNet gathers with int64 index values beyond 2**53 (rounded through doubles) instead of raising IndexError;
-    # the check needs a reduction over the index array on every call
-    lambda name, args, kw: name == "ndarray.__getitem__" and any(
-        type(k) is onp.ndarray and k.dtype.kind in "iu" and k.size and abs(k).max() > 2**31 for k in _flat(args[1:])),
     # random.* with inf/NaN parameters: NumPy raises OverflowError/ValueError, MXNet samples (values not seen
     # by the predicate; a check costs a reduction per call)
     lambda name, args, kw: name.startswith("random.") and not _finite(list(args) + list(kw.values())),

@@ -85,6 +85,15 @@ WRONG = [
     "np.transpose(np.arange(24.0).reshape(2, 3, 4), (1, 0, 2)).flatten('K')",
     "np.transpose(np.arange(24.0).reshape(2, 3, 4), (2, 0, 1))[:, ::-1].ravel('K')",
     "np.broadcast_to(np.arange(6.0).reshape(2, 3).T, (2, 3, 2)).ravel('K')",
+    # int64 index arrays beyond MXNet's 32-bit offsets: IndexError, not a wrapped-around element
+    "np.ones(3)[np.array([2**32])]",
+    "np.ones(3)[np.array([2**32 + 1, 0])]",
+    "np.ones(3)[np.array([2**53 + 1])]",
+    "np.ones(3)[np.array([-2**63])]",
+    "np.ones(3)[np.array([-2**40])]",
+    "np.ones((2, 3))[:, np.array([2**62])]",
+    "np.arange(6.0).reshape(2, 3)[np.array([1, -2]), np.array([2**31 + 2, 0])]",
+    "np.arange(6.0).reshape(2, 3)[np.array([1, -2]), np.array([2, -3])]",
 ]
 
 # in-place operators: the statement runs, then ``x`` is compared
