@@ -94,6 +94,15 @@ WRONG = [
     "np.ones((2, 3))[:, np.array([2**62])]",
     "np.arange(6.0).reshape(2, 3)[np.array([1, -2]), np.array([2**31 + 2, 0])]",
     "np.arange(6.0).reshape(2, 3)[np.array([1, -2]), np.array([2, -3])]",
+    # invalid distribution parameters: NumPy's exception, also when no sample is drawn
+    "np.random.uniform(float('inf'), 5, (0, 1))",
+    "np.random.uniform(np.array([0.0, np.nan]), 1.0, size=(3, 2))",
+    "np.random.uniform(0.0, np.array([1.0, -np.inf]), size=2)",
+    "np.random.choice(-2, size=(0, 2), replace=False)",
+    "np.random.choice(3, size=2, p=np.array([0.5, 0.5, np.nan]))",
+    "np.random.normal(0.0, -np.inf, size=2)",
+    "np.random.gamma(np.array([1.0, -np.inf]), size=2)",
+    "np.random.beta(1.0, np.array([0.5, -np.inf]), size=(3, 2))",
 ]
 
 # in-place operators: the statement runs, then ``x`` is compared
