@@ -77,10 +77,6 @@ KNOWN = (
     # NumPy 1.23's *_like(a, dtype=..., shape=<negative>) drops a reference to the dtype on its error path;
     # repeated, the process dies ("Reference count error detected")
     lambda name, args, kw: name.endswith("_like") and any(type(v) is int and v < 0 for v in _flat(kw.get("shape"))),
-    # NumPy's broadcast_to to 2**40 rows is a zero-stride view; an imperdl Array holds its data, so it raises
-    # MemoryError (a clear error, but not NumPy's answer)
-    lambda name, args, kw: name == "broadcast_to" and any(
-        type(v) is int and v > 2**31 for v in _flat(args[1:]) + _flat(kw.get("shape"))),
 )
 
 

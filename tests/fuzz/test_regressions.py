@@ -232,6 +232,26 @@ def test_max_pool_propagates_nan(policy):
     assert onp.isnan(ref).sum() == 2
 
 
+@pytest.mark.parametrize("policy", ["prefer_mxnet", "only_mxnet", "only_numpy"])
+def test_broadcast_to_huge_is_a_view(policy):
+    """``broadcast_to`` 2**40 rows is NumPy's zero-stride view (on the host: MXNet sizes are 32-bit), indexable
+    and readable through ``numpy.asarray``; what copies every element (``asnumpy``, ``x + 1``) raises NumPy's
+    MemoryError, as copying NumPy's view does."""
+    imperdl.set_global_policy(policy)
+    if policy == "only_mxnet":
+        with pytest.raises(MXNetUnsupportedError, match="broadcast_to.*32-bit"):
+            inp.broadcast_to(inp.ones(3), (2**40, 3))
+        return
+    ref = onp.broadcast_to(onp.arange(3.0), (2**40, 3))
+    got = inp.broadcast_to(inp.arange(3.0), (2**40, 3))
+    view = onp.asarray(got)
+    assert (got.shape, view.shape, view.strides, view.dtype) == (ref.shape, ref.shape, ref.strides, ref.dtype)
+    onp.testing.assert_array_equal(got[2**39].asnumpy(), ref[2**39])
+    assert float(got[-1, 2]) == ref[-1, 2]
+    with pytest.raises(MemoryError):
+        got.asnumpy()
+
+
 def test_only_mxnet_reason_in_words():
     """A call MXNet cannot take names the operator and why, without MXNet's C++ text."""
     imperdl.set_global_policy("only_mxnet")
