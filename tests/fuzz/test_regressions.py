@@ -103,6 +103,14 @@ WRONG = [
     "np.random.normal(0.0, -np.inf, size=2)",
     "np.random.gamma(np.array([1.0, -np.inf]), size=2)",
     "np.random.beta(1.0, np.array([0.5, -np.inf]), size=(3, 2))",
+    # found by the long fuzz mode: a NaN bound of clip is ignored (NumPy 1.x)
+    "np.clip(np.array([[np.nan, -2.5], [-np.inf, 1e-126], [3.0, np.inf]]), np.nan, 2.0)",
+    "np.clip(np.array([[np.nan, -2.5], [-np.inf, 1e-126], [3.0, np.inf]]), -1.0, np.nan)",
+    "np.clip(np.array([np.nan, -2.5, np.inf]), np.nan, np.nan)",
+    # found by the long fuzz mode: LAPACK's outcome on NaN/inf (LinAlgError: did not converge)
+    "np.linalg.pinv(np.array([[3.7271223, -1.0], [-0.0, np.nan]], dtype='float32'), rcond=0.001)",
+    "np.linalg.pinv(np.array([[2.391329, -0.608671], [0.45048904, np.nan], [0.0, -0.06709591], [-0.46, 0.0]]))",
+    "np.linalg.eigvalsh(np.array([[2.0, 0.5, 0.1], [0.5, np.inf, 0.2], [0.1, 0.2, 4.0]]))",
 ]
 
 # in-place operators: the statement runs, then ``x`` is compared
