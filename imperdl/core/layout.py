@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy
 
-from .array import Array
+from .array import Array, replay_on_host
 from .dispatch import Primitive
 
 # name -> position of the ``order`` argument
@@ -29,12 +29,7 @@ def scratch_view(a: Array):
     root, chain, _ = v
     host = root._data[0]
     scratch = numpy.empty_like(host) if host is not None else numpy.empty(root.shape, dtype=root.dtype)
-    x = scratch
-    for prim, args, kwargs, index in chain:
-        x = prim.impls[0](x, *args, **kwargs)
-        if index is not None:
-            x = x[index]
-    return x, scratch
+    return replay_on_host(scratch, chain), scratch
 
 
 def resolve_order(a: Array, order: str):

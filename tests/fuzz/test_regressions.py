@@ -111,6 +111,12 @@ WRONG = [
     "np.linalg.pinv(np.array([[3.7271223, -1.0], [-0.0, np.nan]], dtype='float32'), rcond=0.001)",
     "np.linalg.pinv(np.array([[2.391329, -0.608671], [0.45048904, np.nan], [0.0, -0.06709591], [-0.46, 0.0]]))",
     "np.linalg.eigvalsh(np.array([[2.0, 0.5, 0.1], [0.5, np.inf, 0.2], [0.1, 0.2, 4.0]]))",
+    # found by the CI fuzz mode: negative vector norms of a vector holding 0 are 0
+    "np.linalg.norm(np.array([1e-4, 3.0, 0.0], dtype='float32'), ord=-2, axis=0)",
+    "np.linalg.norm(np.array([1e-4, 3.0, 0.0]), ord=-1)",
+    "np.linalg.norm(np.array([[1e-4, 3.0, 0.0], [1.0, 2.0, 3.0]]), ord=-3, axis=1)",
+    # found by the CI fuzz mode: NumPy's view of a piece of a multi-argument view (atleast_1d(a, b)[0])
+    "np.asarray(np.atleast_1d(np.ones((2, 3), dtype='int8'), np.array([1.5j], dtype='complex64'))[0])",
 ]
 
 # in-place operators: the statement runs, then ``x`` is compared

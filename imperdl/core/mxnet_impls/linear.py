@@ -180,7 +180,8 @@ def _norm_pred(x, ord=None, axis=None, keepdims=False, **kw):
     if type(ord) is str:
         return ord in ("fro", "nuc") and (kind == "mat" or (kind == "all" and x.ndim == 2))
     if _is_int(ord) and type(ord) is not bool:
-        return kind == "vec" or (kind == "all" and x.ndim == 1)
+        # a negative order of a vector holding 0 is 0 in NumPy (0 ** ord is inf); MXNet skips the zeros
+        return ord >= 0 and (kind == "vec" or (kind == "all" and x.ndim == 1))
     return False
 
 
