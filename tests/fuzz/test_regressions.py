@@ -178,6 +178,10 @@ GRADS = [
     (lambda x: inp.sum(inp.triu(x) ** 2), lambda x: anp.sum(anp.triu(x) ** 2), onp.array([1.0, 2.0, 3.0])),
     (lambda x: inp.sum(inp.inner(x, [-0.5, 0.25])), lambda x: anp.sum(anp.inner(x, [-0.5, 0.25])),
      onp.array([[2.0, 1.0], [1.5, 0.1]])),
+    # found by the long fuzz mode: the std of one element has gradient 0 (autograd's rule), not 0/0
+    (lambda x: inp.std(x), lambda x: anp.std(x), onp.array([3.0])),
+    (lambda x: inp.sum(inp.std(x, axis=1)), lambda x: anp.sum(anp.std(x, axis=1)), onp.array([[3.0], [4.0]])),
+    (lambda x: inp.std(x), lambda x: anp.std(x), onp.array(-5.0)),
 ]
 
 

@@ -192,6 +192,9 @@ def _moment(nan, std):
         if onp.issubdtype(dtype_of(g), onp.complexfloating):
             g = np.real(g)  # the result is real: an imaginary cotangent part is meaningless
         gk = _keep(g, a, axis, keepdims)
+        if std and not nan and _count(a, axis) <= 1:
+            # the std of one element is a kink at 0 (0/0 below): zero, as HIPS autograd has it
+            return np.zeros_like(a, dtype=onp.result_type(dtype_of(a), dtype_of(g), onp.float16)) + gk * 0.0
         c = _centered(a, axis, nan)
         if onp.issubdtype(dtype_of(a), onp.complexfloating):
             c = np.conj(c)  # var = mean |x - m|^2; autograd's convention gives g * 2 conj(x - m) / dof
