@@ -115,6 +115,8 @@ WRONG = [
     "np.linalg.norm(np.array([1e-4, 3.0, 0.0], dtype='float32'), ord=-2, axis=0)",
     "np.linalg.norm(np.array([1e-4, 3.0, 0.0]), ord=-1)",
     "np.linalg.norm(np.array([[1e-4, 3.0, 0.0], [1.0, 2.0, 3.0]]), ord=-3, axis=1)",
+    "np.linalg.norm(np.array([-0.0], dtype='float32'), ord=1, axis=-2)",
+    "np.linalg.norm(np.ones((2, 3)), axis=(0, 2))",
     # found by the CI fuzz mode: NumPy's view of a piece of a multi-argument view (atleast_1d(a, b)[0])
     "np.asarray(np.atleast_1d(np.ones((2, 3), dtype='int8'), np.array([1.5j], dtype='complex64'))[0])",
 ]

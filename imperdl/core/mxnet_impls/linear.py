@@ -23,6 +23,7 @@ import numpy
 from ..array import Array
 from ..backends import mxnet_backend as B
 from ..registry import register_mxnet
+from .shape import check_axes
 
 _FLOATS = frozenset((numpy.dtype("float32"), numpy.dtype("float64")))
 _ARRAYS = (Array, numpy.ndarray)
@@ -186,6 +187,8 @@ def _norm_pred(x, ord=None, axis=None, keepdims=False, **kw):
 
 
 def _norm(x, ord=None, axis=None, keepdims=False):
+    if axis is not None:
+        check_axes(axis, x.ndim)  # MXNet reads an out-of-range axis as some other axis
     if ord == "nuc" and type(axis) is tuple:
         # the nuclear norm ignores transposition; MXNet only takes the two axes in increasing order
         i, j = (operator.index(e) for e in axis)
