@@ -241,13 +241,16 @@ def test_max_pool_propagates_nan(policy):
 
     x = onp.arange(32.0).reshape(1, 2, 4, 4)
     x[0, 0, 0, 1] = x[0, 0, 3, 3] = onp.nan
-    x[0, 1, 2, 2], x[0, 1, 0, 0] = onp.inf, -onp.inf
+    x[0, 1, 2, 2], x[0, 1, 0, 0], x[0, 1, 3, 3], x[0, 1, 3, 2] = onp.inf, -onp.inf, onp.inf, -onp.inf
+    x[0, 0, 2:, :2] = 0.0  # a window of zeros (ties), as after a ReLU
     w = onp.arange(8.0).reshape(1, 2, 2, 2)
     imperdl.set_global_policy("only_numpy")
     ref = max_pool2d(inp.array(x)).asnumpy()
     ref_g = _as_numpy(grad(lambda v: inp.sum(max_pool2d(v) * w))(inp.array(x)))
     imperdl.set_global_policy(policy)
-    onp.testing.assert_array_equal(max_pool2d(inp.array(x)).asnumpy(), ref)
+    got = max_pool2d(inp.array(x)).asnumpy()
+    onp.testing.assert_array_equal(got, ref)
+    assert not onp.signbit(got[0, 0, 1, 0])  # the zeros window pools to +0.0
     onp.testing.assert_array_equal(_as_numpy(grad(lambda v: inp.sum(max_pool2d(v) * w))(inp.array(x))), ref_g)
     assert onp.isnan(ref).sum() == 2
 
