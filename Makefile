@@ -47,7 +47,7 @@ test: $(VENV)/.installed-$(EXTRA)-$(KEY)
 	IMPERDL_CHECK_META=1 $(PYTEST)
 
 smoke: $(VENV)/.installed-smoke-$(KEY)
-	$(PY) -m pytest -p no:cacheprovider -q tests/test_smoke.py tests/test_seeds.py
+	$(PY) -m pytest -p no:cacheprovider -q tests/test_smoke.py tests/test_seeds.py tests/test_mxnet_compat.py
 
 # Jupyter Lab on the course (examples/cs231n/README.md says how to start an assignment); Ctrl-C stops it
 course: $(VENV)/.installed-lab-$(KEY)

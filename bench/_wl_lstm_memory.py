@@ -238,6 +238,8 @@ def torch_stepper(x, y, p):
 def mxnet_stepper(x, y, p):
     import warnings
 
+    if "bool" not in vars(onp):
+        onp.bool = bool  # MXNet 1.9.1 uses the alias NumPy 1.24 removed (this process runs MXNet alone)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import mxnet as mx  # MXNet's own defaults (engine, shape semantics), as its users get them

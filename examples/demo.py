@@ -22,8 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-import mxnet as mx
-
 import imperdl
 import imperdl.numpy as np
 from imperdl.core import Function
@@ -32,6 +30,10 @@ from imperdl.nn.datasets import load_mnist_subset
 from imperdl.nn.io import NDArrayIter
 from imperdl.nn.model import ModelBase
 from imperdl.nn.solver import Solver
+
+# isort: split
+# MXNet after imperdl: on NumPy 1.24-1.26 (Python 3.12+) it imports only through imperdl's shims
+import mxnet as mx
 
 OUT = Path(__file__).resolve().parent.parent / "out"  # git-ignored
 TARGET = 0.95

@@ -13,9 +13,11 @@ import pytest
 import imperdl
 import imperdl.numpy as np
 from imperdl.core import MXNetUnsupportedError, avg_pool2d, conv2d, grad, max_pool2d, relu, sigmoid
+from imperdl.core.backends import mxnet_backend as _mxb
 from imperdl.nn import layers as L
 
-mx = pytest.importorskip("mxnet")
+# (through imperdl's loader: on NumPy >= 1.24 a bare ``import mxnet`` fails before imperdl has loaded it)
+mx = _mxb.load() or pytest.skip(f"needs MXNet: {_mxb.unavailable_reason()}", allow_module_level=True)
 
 POLICIES = ["prefer_mxnet", "only_mxnet", "only_numpy", "default"]
 MXNET_TEXT = ("Traceback", ".cc:", "Stack trace", "MXNetError", "[bt]", "Check failed")

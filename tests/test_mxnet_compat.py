@@ -87,3 +87,36 @@ def test_probe_script_runs_and_fails_cleanly_on_the_cpu_wheel():
         pytest.skip("a usable GPU is present")
     reason = C.probe_gpu()
     assert reason and "Traceback" not in reason
+
+
+_USER_IMPORTS_AFTER_IMPERDL = """
+import sys, numpy
+import imperdl.numpy as np
+from imperdl.core.backends import mxnet_compat as C
+hooked = C._hook in sys.meta_path
+assert hooked == C._needs_shims(), (hooked, numpy.__version__)
+import mxnet as mx            # the user's own imports, after imperdl's
+from mxnet import autograd, gluon
+assert C._hook not in sys.meta_path and mx.__spec__.name == "mxnet" and mx.__spec__.origin.endswith("__init__.py")
+net = gluon.nn.Dense(2, in_units=3)
+net.initialize()
+with autograd.record():
+    loss = net(mx.nd.ones((4, 3))).sum()
+loss.backward()
+assert net.weight.grad().shape == (2, 3)
+assert float(np.sum(np.ones(3) * 2)) == 6.0
+print("ok", hooked, "bool" in vars(numpy))
+"""
+
+
+@pytest.mark.mxnet
+def test_user_imports_mxnet_after_imperdl_on_any_supported_numpy():
+    """On NumPy 1.24-1.26 (or Python 3.12+ without distutils) MXNet fails to import by itself; after ``import
+    imperdl`` the user's own ``import mxnet`` works, and NumPy's namespace stays without ``bool``."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", _USER_IMPORTS_AFTER_IMPERDL], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ok, hooked, has_bool = done.stdout.split()
+    assert ok == "ok" and has_bool == str("bool" in vars(onp))

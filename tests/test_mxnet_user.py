@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.mxnet  # every case runs the user's MXNet code
+
 HERE = Path(__file__).parent / "mxnet_user"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,3 +71,24 @@ def test_imperdl_results_beside_gluon(gluon_runs, flavour, order):
         assert r["grad_err"] < 1e-12
         assert r["zero_size"] == [0, 3]
         assert r["scalar"] == [[], pytest.approx(r["scalar_want"], abs=1e-12)]
+
+
+@pytest.fixture(scope="module")
+def params_runs():
+    # the engine the user's MXNet code starts (threaded), and the synchronous one (imperdl then shares buffers)
+    return {(fl, engine): _run("params_case.py", fl, engine=engine) for fl in ("nd", "np")
+            for engine in (None, "NaiveEngine")}
+
+
+@pytest.mark.parametrize("flavour", ["nd", "np"])
+@pytest.mark.parametrize("engine", [None, "NaiveEngine"])
+def test_gluon_parameters_as_imperdl_inputs(params_runs, flavour, engine):
+    """A Gluon net's ``p.data()`` in an imperdl computation mid-training: the forward pass equals the net's, the
+    gradients equal HIPS autograd's, and the training then goes on bit-identically (nothing was written)."""
+    run = params_runs[(flavour, engine)]
+    base, got = run["none"], run["imperdl"]
+    r = got["imperdl"]
+    assert r["out_err"] < 1e-5 and r["grad_err"] < 1e-5, r
+    assert r["grad_dtypes"] == ["float32"] * 4
+    assert r["w"] == [5.0, pytest.approx(r["w"][1])] and r["w"][1] > 0  # imperdl's copy written, not the user's
+    assert got["run1"] == base["run1"] and got["run2"] == base["run2"] and got["params"] == base["params"]

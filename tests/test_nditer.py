@@ -118,6 +118,7 @@ def test_a_tape_keeps_what_it_saw_when_numpy_writes_the_memory_later(setting):
     numpy.testing.assert_allclose(x.asnumpy(), numpy.full(3, 100.0))
 
 
+@pytest.mark.filterwarnings("ignore:Setting the shape on a NumPy array:DeprecationWarning")  # NumPy 2.5, both sides
 def test_shape_assignment_keeps_the_memory_numpy_holds(setting):
     """``a.shape = s`` on an array NumPy holds, and on a view, keeps aliasing the same memory, as in NumPy."""
     results = []

@@ -10,7 +10,11 @@ import autograd
 import autograd.numpy as anp
 import numpy
 import pytest
-from numpy.core.overrides import array_function_dispatch
+
+try:  # NumPy 2 moved it (numpy.core warns there)
+    from numpy._core.overrides import array_function_dispatch
+except ImportError:
+    from numpy.core.overrides import array_function_dispatch
 
 import imperdl.numpy as np
 from imperdl.core import TracedConversionError, grad, stop_gradient

@@ -31,6 +31,8 @@ def _load(relpath: str):
 @pytest.mark.mxnet  # the table is generated where MXNet runs (NumPy < 2: NumPy 2 has other names)
 def test_coverage_table_is_fresh():
     proc = _run("tools/gen_coverage.py", "--check")
+    if proc.returncode == 2:
+        pytest.skip(proc.stderr.strip())  # the table lists the names of the NumPy the main suite runs on
     assert proc.returncode == 0, proc.stderr + "\n(regenerate with `make coverage-table`)"
 
 

@@ -25,6 +25,7 @@ from .. import context as _context
 from . import signature as _signature
 from . import statistics as _stats
 from .backends import BACKENDS, NAMES
+from .backends.mxnet_inputs import is_mx, wrap
 
 _DEBUG = logging.DEBUG
 _EXPORTED = float("nan")  # the version of memory NumPy may write behind our back: unequal to every version seen
@@ -142,7 +143,8 @@ class Array:
     def _private_mx(self, x):
         """A copy of MXNet buffer ``x`` (this array's, shared with the host) that stays MXNet's alone; it
         replaces the shared one in the storage list (same value), so later calls find it private."""
-        priv = x.copy()
+        with BACKENDS[1].section:  # (0-d arrays need NumPy shape semantics)
+            priv = x.copy()
         _stats.count_copy(1, 1, self.size * self.dtype.itemsize)
         if self._data[1] is x:
             self._data[1] = priv
@@ -214,6 +216,7 @@ class Array:
 
     # ------------------------------------------------------------------ views
     def _refresh(self):
+        """Re-read the root (it changed): through dispatch, so under a tape the view takes the node of what it read."""
         root, chain, _ = self._view
         x = root
         for prim, args, kwargs, index in chain:
@@ -222,6 +225,7 @@ class Array:
                 x = x[index]
         self._data = list(x._data)
         self._ctx = x._ctx
+        self._node = x._node
         self._view = (root, chain, root._version)
 
     def _write(self, mutate, b: int = 0):
@@ -230,7 +234,11 @@ class Array:
         if v is None:
             x = self._get_shared(b)  # a shared buffer is written in place: the host side sees it, as NumPy would
             if self._cow:  # the buffer is shared (with a tape snapshot or a NumPy base): write a copy
-                x = x.copy()
+                if b:
+                    with BACKENDS[1].section:
+                        x = x.copy()
+                else:
+                    x = x.copy()
                 self._cow = False
             mutate(x)
             self._set_data(x, b, self._ctx)
@@ -264,6 +272,7 @@ class Array:
                 base = base.copy()
             root = Array(base)
             root._version = _EXPORTED
+            root._node = self._node  # (re-read at every use: the array keeps its place on a tape, see _refresh)
             self._data, self._cow, self._version = [base, None], False, _EXPORTED
             self._view = (root, (), _EXPORTED)
             return base
@@ -294,16 +303,18 @@ class Array:
                     "with casting rule 'same_kind'"
                 )
             src = src.astype(self.dtype)
-        on_assign(self, src)
         if self._view is not None:
             if reshape_ok and src._view is not None and src._view[0] is self._view[0]:
                 # ``view.shape = s`` (exported arrays are views too): the reshaped view of the same memory
+                on_assign(self, src, through_view=False)
                 self._view, self._data, self._shape, self._keyc = src._view, list(src._data), src._shape, None
                 self._version += 1
                 return
+            on_assign(self, src)
             val = src._get(0)
             self._write(lambda x: x.__setitem__(Ellipsis, val))
             return
+        on_assign(self, src)
         self._data = list(src._data)
         self._ctx = src._ctx
         self._cow = self._data[0] is not None
@@ -551,7 +562,7 @@ def replay_on_host(base: numpy.ndarray, chain) -> numpy.ndarray:
 
 
 def _to_host_tree(x):
-    """Arrays inside ``x`` (a value, list, tuple or dict) replaced by their host data."""
+    """Arrays inside ``x`` (a value, list, tuple or dict) replaced by their host data (MXNet arrays too)."""
     t = type(x)
     if t is Array:
         return x._get(0)
@@ -559,6 +570,8 @@ def _to_host_tree(x):
         return t(_to_host_tree(e) for e in x)
     if t is dict:
         return {k: _to_host_tree(v) for k, v in x.items()}
+    if is_mx(x):
+        return wrap(x)._get(0)
     return x
 
 

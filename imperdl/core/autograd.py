@@ -14,10 +14,13 @@ from typing import Any
 import numpy
 
 from .array import Array
+from .backends import mxnet_inputs as _mx_inputs
 from .tape import Tape, _snapshot, state
 
 
 def _as_array(x) -> Array:
+    if type(x) is not Array and _mx_inputs.is_mx(x):
+        x = _mx_inputs.wrap(x)  # the user's MXNet array, read where it lives
     if type(x) is Array:
         return x if x.dtype.kind in "fc" else x.astype(numpy.float64)
     a = numpy.asarray(x)
@@ -32,8 +35,14 @@ def _rebuild(t: type, items: list):
 
 
 def _numbers_only(x) -> bool:
-    """A (nested) list/tuple of Python numbers: array-like data, not a container of parameters."""
-    return all(_numbers_only(e) if type(e) in (list, tuple) else type(e) in (int, float, bool) for e in x)
+    """A rectangular (nested) list/tuple of Python numbers: array-like data, not a container of parameters
+    (``[2.0, [3.0]]`` is a container: its leaves are separate arguments)."""
+    if all(type(e) in (int, float, bool) for e in x):
+        return True
+    if not all(type(e) in (list, tuple) for e in x):
+        return False
+    n = len(x[0])
+    return all(len(e) == n for e in x) and all(e and _numbers_only(e) for e in x)
 
 
 def _watch_tree(tape: Tape, x):
@@ -94,6 +103,7 @@ def make_vjp(f: Callable, argnum=0) -> Callable:
     def maker(*args, **kwargs):
         tape = Tape()
         args = list(args)
+        given = [args[n] for n in nums]
         for n in nums:
             args[n] = _watch_tree(tape, args[n])
         watched = [args[n] for n in nums]
@@ -102,18 +112,34 @@ def make_vjp(f: Callable, argnum=0) -> Callable:
         state.stack.append(tape)
         try:
             ans = f(*args, **kwargs)
+            for o in _leaves_of(ans, []):
+                if o._view is not None:
+                    o._check_view()  # a view whose root changed since it was last read: its node follows the root
         finally:
             state.stack.remove(tape)
 
         def vjp(g=None, _retain=True):
-            return _backward(tape, ans, g, watched, leaf_ids, many, _retain)
+            grads = _backward(tape, ans, g, watched, leaf_ids, _retain)
+            grads = tuple(_shaped_like(gr, x) for gr, x in zip(grads, given))
+            return grads if many else grads[0]
 
         return vjp, ans
 
     return maker
 
 
-def _backward(tape: Tape, ans, g, watched, leaf_ids, many: bool, retain: bool):
+def _shaped_like(g, x):
+    """Gradient ``g`` in the structure of argument ``x``: a list of numbers, watched as one array, gets its
+    gradient back as a list of 0-d arrays, as HIPS autograd gives it."""
+    t = type(x)
+    if t is list or t is tuple or isinstance(x, tuple):
+        return _rebuild(t, [_shaped_like(g[i], e) for i, e in enumerate(x)])
+    if t is dict:
+        return {k: _shaped_like(g[k], v) for k, v in x.items()}
+    return g
+
+
+def _backward(tape: Tape, ans, g, watched, leaf_ids, retain: bool):
     import imperdl.numpy as np
 
     outs = _leaves_of(ans, [])
@@ -143,8 +169,7 @@ def _backward(tape: Tape, ans, g, watched, leaf_ids, many: bool, retain: bool):
             gl = gl.real.astype(leaf.dtype) if leaf.dtype.kind != "c" else gl.astype(leaf.dtype)
         return gl
 
-    result = tuple(_map_tree(grad_of, w, ids) for w, ids in zip(watched, leaf_ids))
-    return result if many else result[0]
+    return tuple(_map_tree(grad_of, w, ids) for w, ids in zip(watched, leaf_ids))
 
 
 def _detach(x):
@@ -181,21 +206,51 @@ def stop_gradient(x: Any):
     return _map_tree(one, x)
 
 
-def grad_and_loss(f: Callable, argnum=0) -> Callable:
-    """``grad_and_loss(f, argnum)(*args) -> (gradients, loss)`` — MinPy's order."""
+def _complex_output(x):
+    """The dtype of the first complex value in ``x`` (any nesting), or None."""
+    t = type(x)
+    if t is Array:
+        return x.dtype if x.dtype.kind == "c" else None
+    if t is list or t is tuple or isinstance(x, tuple):
+        for e in x:
+            d = _complex_output(e)
+            if d is not None:
+                return d
+    elif t is dict:
+        return _complex_output(list(x.values()))
+    elif isinstance(x, (complex, numpy.complexfloating)):
+        return numpy.result_type(x)
+    return None
+
+
+def _gradient_of(f: Callable, argnum, what: str) -> Callable:
+    """``(*args) -> (gradients, loss)``; a complex-valued ``f`` raises TypeError, as under HIPS autograd (the
+    gradient of a complex function is not one array: differentiate a real function of it)."""
     nums, many = _argnums(argnum)  # once: a generator of argnums is read here, not consumed by the first call
     argnum = nums if many else nums[0]
 
     def wrapped(*args, **kwargs):
         vjp, ans = make_vjp(f, argnum)(*args, **kwargs)
+        dt = _complex_output(ans)
+        if dt is not None:
+            raise TypeError(
+                f"{what} only applies to real-output functions, and {getattr(f, '__name__', 'f')} returned a {dt} "
+                "value: differentiate a real function of it (np.real(...), np.imag(...) or np.abs(...)), or use "
+                "make_vjp/jacobian for the complex map itself"
+            )
         return vjp(None, _retain=False), _detach(ans)
 
-    return _named(wrapped, f, "grad_and_loss")
+    return wrapped
+
+
+def grad_and_loss(f: Callable, argnum=0) -> Callable:
+    """``grad_and_loss(f, argnum)(*args) -> (gradients, loss)`` — MinPy's order."""
+    return _named(_gradient_of(f, argnum, "grad_and_loss"), f, "grad_and_loss")
 
 
 def value_and_grad(f: Callable, argnum=0) -> Callable:
     """``value_and_grad(f, argnum)(*args) -> (value, gradients)`` — autograd's and JAX's order."""
-    gl = grad_and_loss(f, argnum)
+    gl = _gradient_of(f, argnum, "value_and_grad")
 
     def wrapped(*args, **kwargs):
         g, v = gl(*args, **kwargs)
@@ -206,17 +261,19 @@ def value_and_grad(f: Callable, argnum=0) -> Callable:
 
 def grad(f: Callable, argnum=0) -> Callable:
     """The gradient of ``f`` w.r.t. argument ``argnum`` (a tuple/list of argnums gives a tuple of gradients)."""
-    gl = grad_and_loss(f, argnum)
-
-    def wrapped(*args, **kwargs):
-        return gl(*args, **kwargs)[0]
-
-    return _named(wrapped, f, "grad")
+    return _named(_first(_gradient_of(f, argnum, "grad")), f, "grad")
 
 
 def elementwise_grad(f: Callable, argnum=0) -> Callable:
     """The vjp with a cotangent of ones: for elementwise ``f``, the derivative at every element."""
-    return _named(grad(f, argnum), f, "elementwise_grad")
+    return _named(_first(_gradient_of(f, argnum, "elementwise_grad")), f, "elementwise_grad")
+
+
+def _first(gl):
+    def wrapped(*args, **kwargs):
+        return gl(*args, **kwargs)[0]
+
+    return wrapped
 
 
 def jacobian(f: Callable, argnum=0) -> Callable:

@@ -18,6 +18,7 @@ from . import policy as _policy
 from . import tape as _tape
 from .array import Array
 from .backends import mxnet_backend as _mxb
+from .backends import mxnet_inputs as _mx_inputs
 from .signature import format_key, signature
 from .statistics import count_copy as _count_copy
 
@@ -25,6 +26,7 @@ _ndarray = numpy.ndarray
 _generic = numpy.generic
 _tape_state = _tape.state
 _policy_block = _policy.blocks.inner
+_mx_seen = _mx_inputs.seen  # type -> is it an MXNet array class
 
 
 mxnet_section = _mxb.section  # (lock + NumPy shape semantics; see mxnet_backend)
@@ -58,6 +60,10 @@ class Primitive:
         self.nondiff = False  # the result is constant w.r.t. the inputs (ones_like, floor, random...)
         self.scalar0d = True  # a 0-d MXNet result stands for a NumPy scalar (see registry.ARRAY_RESULTS)
         self.vjp = None  # filled by the gradient-rule tables: tuple of per-argument vjp makers, or a callable
+        # how the tape reads list/tuple arguments holding traced values (see ``lift``): None leaves them as they
+        # are; otherwise the argument positions/keywords that are sequences of arrays (``concatenate``'s first),
+        # every other list argument being one array_like, recorded as ``array(list)``
+        self.sequences = None
         # argument positions (ints) / keyword names that the MXNet implementation may rewrite in place (oneDNN
         # convolution re-lays out its weight in inference mode): they get an MXNet buffer the host cannot see
         self.mx_rewrites = _mxb.REWRITES_INPUTS.get(name)
@@ -89,6 +95,10 @@ class Primitive:
             cache = pol.caches.setdefault(self, {})
         code = cache.get(key) if key is not None else None
         if code is None:
+            if key is None:  # an argument signature() does not know: the user's MXNet arrays are wrapped here
+                conv = _mx_inputs.converted(args, kwargs)
+                if conv is not None:
+                    return _mx_inputs.call(self, *conv)
             code = pol.decide(self, key, args, kwargs)
             if key is not None:
                 cache[key] = code
@@ -351,6 +361,14 @@ def _call_with_out(prim, args, kwargs):
     from .array import _store_into
 
     outs = out if isinstance(out, tuple) else (out,)
+    for o in outs:
+        if _mx_inputs.is_mx(o):
+            raise TypeError(f"{prim.space}.{prim.name}(): out= is an MXNet array ({type(o).__name__}); imperdl never "
+                            "writes MXNet arrays it is given: pass an imperdl Array (np.empty(shape)) and convert "
+                            "the result, or assign it in MXNet (mx_array[:] = result.asnumpy())")
+    conv = _mx_inputs.converted(args, kwargs)
+    if conv is not None:
+        args, kwargs = conv
     ufunc = isinstance(prim.impls[0], numpy.ufunc)
     if ufunc:
         _check_ufunc_out(prim.impls[0], args, kwargs, outs)
@@ -485,7 +503,23 @@ class _SubclassedError:
 
 
 def setitem(arr: Array, key, value) -> None:
-    """``arr[key] = value`` in place, on the backend holding ``arr`` where MXNet can do it exactly."""
+    """``arr[key] = value`` in place, on the backend holding ``arr`` where MXNet can do it exactly.
+
+    The user's MXNet arrays (as the value, the index or inside an index tuple) are read where they live; the check
+    is a dict lookup per item for types seen before.
+    """
+    seen = _mx_seen.get(type(value))
+    if seen or (seen is None and _mx_inputs.is_mx(value)):
+        value = _mx_inputs.wrap(value)
+    for k in (key if type(key) is tuple else (key,)):
+        seen = _mx_seen.get(type(k))
+        if seen or (seen is None and _mx_inputs.is_mx(k)):
+            key = _mx_inputs.converted((key,), None)[0][0]
+            break
+    _setitem(arr, key, value)
+
+
+def _setitem(arr: Array, key, value) -> None:
     from .registry import primitive
 
     prim = primitive("ndarray.__setitem__")

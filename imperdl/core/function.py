@@ -32,6 +32,7 @@ from . import mxnet_autograd as MA
 from . import tape as _tape
 from .array import Array
 from .backends import mxnet_backend as _mxb
+from .backends import mxnet_inputs as _mx_inputs
 from .dispatch import Primitive, mxnet_section
 from .tape import NoGradientError
 
@@ -233,7 +234,9 @@ class Function(Primitive):
             # MinPy models pass every parameter to every layer (``**self.params``): keywords the symbol does not
             # take are ignored, and None means "left out" (a bias the caller does not have)
             if v is not None and k in inputs:
-                arrays[k] = v if type(v) is Array else Array(numpy.asarray(v))
+                if type(v) is not Array:
+                    v = _mx_inputs.wrap(v) if _mx_inputs.is_mx(v) else Array(numpy.asarray(v))
+                arrays[k] = v
         key = (self.is_train, ctx) + tuple(
             (a.shape, a.dtype) if a is not None else None for a in (arrays.get(n) for n in self.input_names))
         bound = self._cache.get(key)

@@ -73,6 +73,9 @@ METADATA_ONLY = frozenset(
 )
 
 
+_NO_SEQUENCES = frozenset()
+
+
 def _standin(x):
     if type(x) is Array:
         return numpy.broadcast_to(numpy.empty((), dtype=x.dtype), x.shape)
@@ -152,6 +155,7 @@ def primitive(qualname: str) -> Primitive:
         p.mutates = qualname in MUTATING or qualname.endswith(".at")
         p.nondiff = qualname in NONDIFF or qualname.startswith("random.")
         p.scalar0d = qualname not in ARRAY_RESULTS
+        p.sequences = _NO_SEQUENCES  # NumPy's list arguments are array_likes unless a rule table says otherwise
         if qualname in VIEW_NAMES:
             p.view = _always
         elif qualname in RESHAPES:

@@ -5,10 +5,17 @@ run during an inner backward pass is recorded by the outer tapes (higher order f
 tape carries ``_node = {tape: (entry index, output index)}``. Entries keep *snapshots* of their arrays (new Array
 objects sharing the buffers) and the originals are marked copy-on-write, so a later in-place update of a
 recorded array never changes what the tape saw; in-place updates of traced arrays are recorded functionally.
+
+A write through a view (``a[1:3] += v``, ``vx -= w`` with ``vx = a[1:]``, ``a[:, 0] *= 2``) is two entries: the
+view's new value (a setitem, or the assigned value), and ``root_new = root_old with the view's region replaced``
+(``_ViewWrite``). Every other view of that root re-reads it at its next use, and that re-reading runs its chain of
+view operations through dispatch, so it is recorded too: views always carry the node of what they read.
 """
 from __future__ import annotations
 
 import threading
+
+import numpy
 
 from .array import Array
 
@@ -72,6 +79,58 @@ def _snap_tree(x):
     return x
 
 
+def apply_chain(x, chain):
+    """``x`` through a view's chain of operations (dispatched: recorded when ``x`` is traced)."""
+    for prim, args, kwargs, index in chain:
+        x = prim(x, *args, **kwargs)
+        if index is not None:
+            x = x[index]
+    return x
+
+
+def _view_region(v: Array):
+    """``(root, chain, region)`` for a view whose writes reach its root (``region``: root-shaped mask of the elements
+    it covers); None where NumPy would copy instead (the view then stands alone, as ``Array._write`` finds)."""
+    root, chain, _ = v._view
+    base = root._get(0)
+    x, pos = base, numpy.arange(base.size).reshape(base.shape)
+    for prim, args, kwargs, index in chain:
+        x = prim.impls[0](x, *args, **kwargs)
+        pos = prim.impls[0](pos, *args, **kwargs)
+        if index is not None:
+            x, pos = x[index], pos[index]
+    if not numpy.shares_memory(x, base):
+        return None
+    if x.dtype != base.dtype:
+        raise InPlaceGradientError(
+            f"writing into a {x.dtype} view (.real/.imag) of a {base.dtype} array being differentiated is not "
+            "supported: build the value functionally (e.g. with np.real/np.imag and arithmetic)"
+        )
+    region = numpy.zeros(base.size, dtype=bool)
+    region[numpy.asarray(pos).ravel()] = True
+    return root, chain, region.reshape(base.shape)
+
+
+class _ViewWrite:
+    """Tape entry of a write through a view: ``root_new = root_old`` with the view's region replaced by the view's
+    new value. The root gets the gradient outside the region; the new value gets it read through the view's chain."""
+
+    nondiff = False
+    space = "imperdl"
+    name = "write through a view"
+
+    def __init__(self, chain, region):
+        self.chain = chain
+        self.region = region
+
+    def vjp(self, pos, g, ans, args, kwargs):
+        import imperdl.numpy as np
+
+        if pos == 0:
+            return np.where(self.region, np.zeros((), dtype=g.dtype), g)
+        return apply_chain(g, self.chain)
+
+
 def _is_differentiable(x) -> bool:
     return type(x) is Array and x.dtype.kind in "fc"
 
@@ -104,8 +163,14 @@ class Tape:
                     if type(e) is Array and e._node is not None and self in e._node:
                         parents.append(((i, j), e._node[self]))
         for k, v in kwargs.items():
-            if type(v) is Array and v._node is not None and self in v._node:
-                parents.append((k, v._node[self]))
+            t = type(v)
+            if t is Array:
+                if v._node is not None and self in v._node:
+                    parents.append((k, v._node[self]))
+            elif t is list or t is tuple:
+                for j, e in enumerate(v):
+                    if type(e) is Array and e._node is not None and self in e._node:
+                        parents.append(((k, j), e._node[self]))
         return parents
 
     def record(self, prim, args, kwargs, res) -> None:
@@ -143,36 +208,51 @@ class Tape:
         return type(a) is Array and a._node is not None and self in a._node
 
     def on_setitem(self, arr: Array, key, value) -> None:
-        """Record ``arr[key] = value`` as ``arr = setitem(old arr, key, value)``."""
+        """Record ``arr[key] = value`` as ``arr = setitem(old arr, key, value)`` (a view: its root updated too)."""
+        for a in (arr, value):
+            if type(a) is Array and a._view is not None:
+                a._check_view()  # (a view whose root changed re-reads it, and takes the node of what it read)
         if not (self.traces(arr) or self.traces(value)):
             return
         if arr.dtype.kind not in "fc":
             return
-        if arr._view is not None:
-            raise InPlaceGradientError(
-                f"writing into a view (of shape {arr.shape}) of an array being differentiated is not supported: "
-                "write into the base array with the combined index, or build the value functionally"
-            )
         from .registry import primitive
 
         prim = primitive("ndarray.__setitem__")
         if prim.vjp is None:
             raise NoGradientError("imperdl.numpy.ndarray.__setitem__ has no gradient rule")
+        through = _view_region(arr) if arr._view is not None else None
         old = _snapshot(arr)
         parents = self._parents((old, key, value), {})
         idx = len(self.entries)
         self.entries.append(_Entry(prim, (old, _snap_tree(key), _snap_tree(value)), {}, None, parents, 0))
+        if through is not None:
+            self._write_root(through, old, (idx, None))
         arr._node = {**(arr._node or {}), self: (idx, None)}
 
-    def on_assign(self, target: Array, src: Array) -> None:
-        """``target`` takes ``src``'s value in place: it takes ``src``'s node too (or stops being traced)."""
+    def _write_root(self, through, old_view: Array, new_ref) -> None:
+        """The root of a view written in place takes the value ``root_old`` with the view's region replaced."""
+        root, chain, region = through
+        old_root = _snapshot(root)
+        parents = [(0, root._node[self])] if self.traces(root) else []
+        if new_ref is not None:
+            parents.append((1, new_ref))
+        idx = len(self.entries)
+        self.entries.append(_Entry(_ViewWrite(chain, region), (old_root, old_view), {}, None, parents, 0))
+        root._node = {**(root._node or {}), self: (idx, None)}
+
+    def on_assign(self, target: Array, src: Array, through_view: bool = True) -> None:
+        """``target`` takes ``src``'s value in place: it takes ``src``'s node too (or stops being traced); a view
+        also updates its root (``through_view``: False where the view is only re-pointed, ``v.shape = s``)."""
+        for a in (target, src):
+            if a._view is not None and (through_view or a is src):
+                a._check_view()
         if not (self.traces(target) or self.traces(src)):
             return
-        if target._view is not None:
-            raise InPlaceGradientError(
-                f"an in-place update of a view (of shape {target.shape}) of an array being differentiated is "
-                "not supported: update the base array, or write the expression functionally"
-            )
+        if through_view and target._view is not None and target.dtype.kind in "fc":
+            through = _view_region(target)
+            if through is not None:
+                self._write_root(through, _snapshot(target), src._node[self] if self.traces(src) else None)
         node = dict(target._node or {})
         if self.traces(src):
             node[self] = src._node[self]
@@ -226,12 +306,21 @@ class Tape:
         return leaves
 
 
+def _has_list(values) -> bool:
+    for a in values:
+        t = type(a)
+        if t is list or t is tuple:
+            return True
+    return False
+
+
 def _input_at(e: _Entry, pos):
     if type(pos) is int:
         return e.args[pos]
     if type(pos) is str:
         return e.kwargs[pos]
-    return e.args[pos[0]][pos[1]]
+    seq = e.args[pos[0]] if type(pos[0]) is int else e.kwargs[pos[0]]
+    return seq[pos[1]]
 
 
 def _fit(gi, x, prim, pos):
@@ -256,6 +345,8 @@ def _fit(gi, x, prim, pos):
 
 def record(prim, args, kwargs, result) -> None:
     """Called by dispatch after each primitive while some tape is active."""
+    if prim.sequences is not None and not prim.nondiff and (_has_list(args) or kwargs and _has_list(kwargs.values())):
+        args, kwargs = _lift(prim, args, kwargs)  # lists holding traced values become arrays (see ``lift``)
     for tape in state.stack:
         tape.record(prim, args, kwargs, result)
 
@@ -266,10 +357,10 @@ def on_setitem(arr, key, value) -> None:
         tape.on_setitem(arr, key, value)
 
 
-def on_assign(target, src) -> None:
+def on_assign(target, src, through_view: bool = True) -> None:
     """Called before an in-place update gives ``target`` the value of ``src``."""
     for tape in state.stack:
-        tape.on_assign(target, src)
+        tape.on_assign(target, src, through_view)
 
 
 def check_mutation(arr, what: str) -> None:
@@ -280,3 +371,6 @@ def check_mutation(arr, what: str) -> None:
                 f"imperdl.numpy.{what} writes its argument in place, which cannot be differentiated; "
                 "write the computation functionally (e.g. with np.where or indexing assignment)"
             )
+
+
+from .lift import lift as _lift  # noqa: E402  (lift reads this module's ``state``)

@@ -22,6 +22,10 @@ def translate(obj, qualname: str):
     """What the face shows for NumPy's object ``obj`` named ``qualname`` (relative to ``numpy``)."""
     if obj is numpy.ndarray:
         return Array
+    if qualname in ("r_", "c_"):  # NumPy's objects convert their items on the host: ours also differentiate
+        from . import _concatenators
+
+        return getattr(_concatenators, qualname)
     if isinstance(obj, types.ModuleType):
         if qualname in _REAL_SUBMODULES:
             return importlib.import_module(f"imperdl.numpy.{qualname}")

@@ -7,6 +7,8 @@ kind. Resolved names are cached in the module.
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
 import sys
 import types
 
@@ -28,16 +30,18 @@ def _is_distribution(obj) -> bool:
     return isinstance(obj, (rv_generic, multi_rv_generic))
 
 
-class Distribution:
+class Distribution(types.ModuleType):
     """A ``scipy.stats`` distribution whose methods (``logpdf``, ``cdf``, ``rvs`` ...) are imperdl primitives.
 
     Calling it freezes parameters as SciPy does: ``norm(loc, scale).logpdf(x)`` is ``norm.logpdf(x, loc, scale)``.
+    It is a module too, because autograd's distributions are modules: programs write
+    ``import autograd.scipy.stats.norm as norm`` (see ``_FaceFinder``).
     """
 
     def __init__(self, dist, qualname: str):
+        super().__init__(f"imperdl.scipy.{qualname}", getattr(dist, "__doc__", None))
         self._dist = dist
         self._qualname = qualname
-        self.__doc__ = getattr(dist, "__doc__", None)
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -97,9 +101,36 @@ def _dynamic_module(space, qualname: str) -> types.ModuleType:
     return mod
 
 
+class _FaceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Makes ``import imperdl.scipy.stats.norm`` work: a name of a face module that is itself a module (a
+    distribution, a SciPy submodule without a file here) is importable by its dotted name, as autograd's are."""
+
+    def find_spec(self, fullname, path, target=None):
+        parent_name, _, name = fullname.rpartition(".")
+        parent = sys.modules.get(parent_name)
+        if not getattr(parent, "_imperdl_face", False) or name.startswith("_"):
+            return None
+        obj = getattr(parent, name, None)
+        if not isinstance(obj, types.ModuleType):
+            return None
+        return importlib.util.spec_from_loader(fullname, self)
+
+    def create_module(self, spec):
+        parent_name, _, name = spec.name.rpartition(".")
+        return getattr(sys.modules[parent_name], name)
+
+    def exec_module(self, module):
+        """The module was built by the face; nothing to run."""
+
+
 def install(namespace: dict, qualname: str) -> None:
-    """Give a module (its globals ``namespace``) the lazy ``__getattr__``/``__dir__`` over ``scipy.<qualname>``."""
+    """Give a module (its globals ``namespace``) the lazy ``__getattr__``/``__dir__`` over ``scipy.<qualname>``,
+    and make it a package whose names import as submodules (``_FaceFinder``)."""
     modname = namespace["__name__"]
+    namespace.setdefault("__path__", [])
+    namespace["_imperdl_face"] = True
+    if not any(isinstance(finder, _FaceFinder) for finder in sys.meta_path):
+        sys.meta_path.append(_FaceFinder())
     try:
         space = importlib.import_module(f"scipy.{qualname}" if qualname else "scipy")
     except ImportError as exc:

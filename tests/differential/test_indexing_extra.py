@@ -4,6 +4,7 @@ on the host, so the runner's calls never reach the MXNet setitem), view semantic
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as onp
 import pytest
@@ -123,3 +124,22 @@ def test_array_api_spellings():
     m = inp.array([True, False, True, False, True, False])
     assert m.dtype == onp.bool_
     onp.testing.assert_array_equal(a[m].asnumpy(), a.asnumpy()[[0, 2, 4]])
+
+
+@pytest.mark.mxnet
+@pytest.mark.parametrize("value", [-1, 300, -7.3, 2.9])
+def test_scalar_outside_the_dtype_is_cast_as_numpy_casts_it(value):
+    """``a[mask] = -1`` on a uint8 array that lives on MXNet stores NumPy's cast of the scalar, on MXNet (it
+    used to fail there and fall back, teaching the policy that every such write fails)."""
+    prim = registry.primitive("ndarray.__setitem__")
+    ref = onp.array([1, 2, 3], dtype=onp.uint8)
+    mask = onp.array([True, False, True])
+    with warnings.catch_warnings(), onp.errstate(all="ignore"):
+        warnings.simplefilter("ignore", DeprecationWarning)  # NumPy >= 1.24 on out-of-bound Python ints
+        ref[mask] = value
+        a = _on_mxnet(inp.array([1, 2, 3], dtype="uint8"))
+        before = list(prim.counts)
+        with imperdl.core.PreferMXNetPolicy():
+            a[mask] = value
+    assert prim.counts[1] == before[1] + 1 and prim.counts[2] == before[2]
+    onp.testing.assert_array_equal(a.asnumpy(), ref)

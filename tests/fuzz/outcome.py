@@ -20,7 +20,8 @@ def _host(v):
     if hasattr(v, "asnumpy") and not isinstance(v, onp.ndarray):
         return onp.asarray(v)
     if isinstance(v, (list, tuple)):
-        return type(v)(_host(e) for e in v)
+        items = [_host(e) for e in v]
+        return type(v)(*items) if hasattr(v, "_fields") else type(v)(items)  # (namedtuples: SlogdetResult)
     return v
 
 

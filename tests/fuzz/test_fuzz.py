@@ -11,9 +11,12 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.mxnet  # (every primitive with an MXNet implementation, under prefer_mxnet and only_mxnet)
 def test_fuzz_matches_numpy(tmp_path):
     seconds = os.environ.get("IMPERDL_FUZZ_SECONDS")
     log = tmp_path / "calls.log"

@@ -77,6 +77,7 @@ def fc():
             Function(mx.sym.FullyConnected(x, name="fc2", num_hidden=3, no_bias=True), name="fc2"))
 
 
+@pytest.mark.mxnet
 def test_function_ignores_other_layers_params_and_none(fc):
     with_bias, no_bias = fc
     x = RNG.randn(4, 5)
@@ -94,6 +95,7 @@ def test_function_ignores_other_layers_params_and_none(fc):
     onp.testing.assert_allclose(g.asnumpy(), 2 * (x @ params["fc2_weight"].T).T @ x, rtol=1e-6)
 
 
+@pytest.mark.mxnet
 def test_function_names_ignored_keywords_when_an_argument_is_missing(fc):
     with_bias, _ = fc
     with pytest.raises(TypeError, match=r"missing argument\(s\) fc1_bias .*ignored: \['fc1_bais'\]"):
@@ -198,3 +200,21 @@ def test_solver_task_type_regression():
     onp.testing.assert_allclose(solver.check_accuracy(X[48:], y[48:]), -mse, rtol=1e-10)
     with pytest.raises(ValueError, match="task_type must be one of"):
         Solver(model, train, val, task_type="ranking")
+
+
+def test_minpy_module_paths_with_minpy_read_as_imperdl():
+    """MinPy's examples import ``minpy.dispatch.policy`` (both import forms), ``minpy.array`` and call
+    ``np.set_policy``: the same lines with ``imperdl`` name imperdl's policy module, Array and set_global_policy."""
+    import imperdl.dispatch.policy as policy_a
+
+    import imperdl
+    import imperdl.array
+    import imperdl.core.policy
+    import imperdl.numpy as inp
+    from imperdl.core.array import Array
+    from imperdl.dispatch import policy as policy_b
+
+    assert policy_a is imperdl.core.policy and policy_b is imperdl.core.policy
+    assert imperdl.array.Array is Array and isinstance(inp.ones(2), imperdl.array.Array)
+    inp.set_policy(policy_a.OnlyNumPyPolicy())
+    assert isinstance(imperdl.get_global_policy(), imperdl.OnlyNumPyPolicy)

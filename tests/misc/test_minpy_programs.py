@@ -13,6 +13,7 @@ import io
 import re
 
 import numpy as onp
+import pytest
 
 MLP = '''
 import minpy
@@ -136,5 +137,6 @@ def test_minpy_mlp_with_a_forward_that_takes_no_mode():
     _check(MLP)
 
 
+@pytest.mark.mxnet
 def test_minpy_symbol_network_with_every_parameter_batchnorm_and_dropout():
     _check(SYMBOL_NET)

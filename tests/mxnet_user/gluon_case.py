@@ -7,9 +7,13 @@ imperdl, train).
 import json
 import sys
 
-import mxnet as mx
 import numpy as onp
-from mxnet import autograd, gluon
+
+if "bool" not in vars(onp):  # MXNet 1.9.1 on NumPy >= 1.24 fails to import without it: its users add it
+    onp.bool = bool
+
+import mxnet as mx  # noqa: E402
+from mxnet import autograd, gluon  # noqa: E402
 
 flavour, order = sys.argv[1], sys.argv[2]
 if flavour == "np":

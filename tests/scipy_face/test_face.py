@@ -82,3 +82,23 @@ def test_docs_page_lists_the_rule_table():
     assert set(rows) == set(TABLE)
     for name, params in TABLE.items():
         assert rows[name] == ", ".join(f"`{p}`" for p in params), name
+
+
+def test_distributions_import_as_modules_as_under_autograd():
+    """autograd's examples write ``import autograd.scipy.stats.multivariate_normal as mvn`` and
+    ``from autograd.scipy.stats.norm import logpdf``: the same statements work with imperdl, and give the same values
+    as SciPy (and gradients, since they are the face's primitives)."""
+    import imperdl.scipy.stats.multivariate_normal as mvn
+    import imperdl.scipy.stats.norm as norm
+    from imperdl.scipy.stats.t import logpdf as t_logpdf
+
+    x = onp.array([[0.3, -1.2], [1.5, 0.2]])
+    mean, cov = onp.array([0.1, -0.4]), onp.array([[1.0, 0.3], [0.3, 2.0]])
+    expected = scipy.stats.multivariate_normal.logpdf(x, mean, cov)
+    onp.testing.assert_allclose(onp.asarray(mvn.logpdf(x, mean, cov)), expected)
+    onp.testing.assert_allclose(onp.asarray(t_logpdf(x, 3.0)), scipy.stats.t.logpdf(x, 3.0))
+    g = grad(lambda m: inp.sum(norm.logpdf(x, m, 2.0)))(0.5)
+    onp.testing.assert_allclose(float(g), onp.sum((x - 0.5) / 4.0))
+    # a name SciPy's stats does not have is still an import error naming it
+    with pytest.raises(ImportError, match="nosuchdist"):
+        import imperdl.scipy.stats.nosuchdist  # noqa: F401

@@ -149,6 +149,30 @@ def aint_grad(k, y0, t, A, b, w):
     return autograd.grad(lambda y0, t, A, b: anp.sum(aint.odeint(_arhs, y0, t, atuple((A, b))) * w), k)(y0, t, A, b)
 
 
+def _net_rhs(np):
+    def rhs(y, t, params):
+        for W, b in params:
+            y = np.tanh(np.dot(y, W) + b)
+        return y
+    return rhs
+
+
+def test_odeint_gradient_reaches_parameters_nested_in_args():
+    """autograd's ode_net passes ``args=(params,)`` with ``params`` a list of (W, b) tuples: the gradient reaches
+    every array of it (it was silently zero), equal to autograd's."""
+    import autograd
+
+    rng = onp.random.default_rng(3)
+    params = [(rng.standard_normal((2, 3)) * 0.5, rng.standard_normal(3) * 0.1),
+              (rng.standard_normal((3, 2)) * 0.5, rng.standard_normal(2) * 0.1)]
+    y0, t = onp.array([2.0, 0.0]), onp.linspace(0.0, 1.0, 4)
+    theirs = autograd.grad(lambda p: anp.sum(aint.odeint(_net_rhs(anp), y0, t, atuple((p,))) ** 2))(params)
+    mine = grad(lambda p: inp.sum(iint.odeint(_net_rhs(inp), y0, t, (p,)) ** 2))(params)
+    for (mw, mb), (tw, tb) in zip(mine, theirs):
+        onp.testing.assert_allclose(onp.asarray(mw), tw, rtol=1e-6, atol=1e-9)
+        onp.testing.assert_allclose(onp.asarray(mb), tb, rtol=1e-6, atol=1e-9)
+
+
 def test_every_rule_has_a_case():
     assert {n for n in TABLE if n.startswith("linalg.")} == {f"linalg.{n}" for n in LINALG}
     assert {n for n in TABLE if n.startswith(("signal.", "integrate."))} == {

@@ -22,7 +22,6 @@ import os
 import time
 
 import matplotlib.pyplot as plt
-import mxnet as mx
 import numpy  # plain NumPy, for the naive layers, reference values and data handling
 
 import imperdl
@@ -35,6 +34,10 @@ from imperdl.nn.gradient_check import (
     rel_error,
 )
 from imperdl.nn.solver import Solver
+
+# isort: split
+# MXNet after imperdl: on NumPy 1.24-1.26 (Python 3.12+) it imports only through imperdl's shims
+import mxnet as mx
 
 # IMPERDL_COURSE_SMALL=1 (set by the course's CI test) shrinks every experiment so the notebook runs quickly.
 SMALL = os.environ.get("IMPERDL_COURSE_SMALL", "") not in ("", "0")

@@ -38,6 +38,8 @@ import numpy
 
 from . import mxnet_compat
 
+mxnet_compat.install_import_hook()  # the user's own later ``import mxnet`` works on NumPy 1.24-1.26 too
+
 NAME = "MXNet"
 _mx = None  # the mxnet module once loaded
 _mnp = None  # mxnet.numpy

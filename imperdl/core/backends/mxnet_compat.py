@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.machinery
 import importlib.util
 import os
 import re
@@ -46,6 +47,7 @@ class MXNetUnavailableError(ImportError):
 
 def import_mxnet():
     """``import mxnet`` with the shims above, its engine started quietly; raises what the import raises."""
+    remove_import_hook()
     mxnet = sys.modules.get("mxnet")  # imported by the user (or earlier by us): leave it as it is
     if mxnet is None:
         with _import_shims(), warnings.catch_warnings():
@@ -56,6 +58,66 @@ def import_mxnet():
     with filtered_stderr(BANNER):
         mxnet.nd.waitall()  # the first engine call creates the engine (and prints the banner)
     return mxnet
+
+
+def _needs_shims() -> bool:
+    """Whether a plain ``import mxnet`` fails here: NumPy 1.24-1.26 (no ``numpy.bool``), or no distutils."""
+    version = tuple(int(p) for p in re.findall(r"\d+", numpy.__version__)[:2])
+    if (1, 24) <= version < (2, 0) and "bool" not in vars(numpy):
+        return True
+    return sys.version_info >= (3, 12) and "distutils" not in sys.modules and (
+        importlib.util.find_spec("distutils") is None)
+
+
+class _ImportHook:
+    """A ``sys.meta_path`` entry, from ``import imperdl`` until MXNet is imported: the user's own first
+    ``import mxnet`` (or ``from mxnet import gluon``) then runs MXNet's package code under the same shims as
+    ``import_mxnet``, so it works on NumPy 1.24-1.26 and Python 3.12+ as well (MXNet fails there on its own). It
+    answers for the name ``mxnet`` only, once: MXNet's own spec with a loader that wraps MXNet's. (MXNet
+    imported before imperdl is the user's business: it fails on those NumPys without a shim of the user's own.)
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "mxnet":
+            return None
+        remove_import_hook()
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ShimmedLoader(spec.loader)
+        return spec
+
+
+class _ShimmedLoader:
+    """MXNet's loader, its package code run under ``_import_shims``; MXNet's modules then see ``numpy.bool``
+    through ``_numpy_with_bool`` and the loader is MXNet's own again."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self.loader
+        with _import_shims(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.loader.exec_module(module)
+            import mxnet.numpy  # noqa: F401  (the modules that read numpy.bool at run time)
+        _give_numpy_with_bool(module)
+
+
+_hook = _ImportHook()
+
+
+def install_import_hook() -> None:
+    """Put ``_ImportHook`` on ``sys.meta_path`` where MXNet is not imported yet and would fail without shims."""
+    if "mxnet" not in sys.modules and _hook not in sys.meta_path and _needs_shims():
+        sys.meta_path.insert(0, _hook)
+
+
+def remove_import_hook() -> None:
+    if _hook in sys.meta_path:
+        sys.meta_path.remove(_hook)
 
 
 @contextlib.contextmanager

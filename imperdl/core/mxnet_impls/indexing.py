@@ -104,7 +104,11 @@ def _setitem(x, key, value):
         if type(value) is B.ndarray and not _broadcastable(value.shape, target):
             raise ValueError(f"could not broadcast input array from shape {value.shape} into shape {target}")
     if type(value) is not B.ndarray and not fits(value, numpy.dtype(x.dtype)):
-        raise ValueError("value does not convert exactly to the array's dtype")
+        # NumPy's own scalar cast (1.23 wraps -1 into a uint8 array as 255, NumPy 2 raises OverflowError): the
+        # write then stores what NumPy's would
+        box = numpy.empty((), x.dtype)
+        box[()] = value
+        value = box.item()
     if type(key) is not B.ndarray and 0 in target:
         return  # an empty selection: nothing to write (MXNet asserts start < stop on empty slices)
     x[key] = safe_scalar(value, x.dtype, x.ctx)

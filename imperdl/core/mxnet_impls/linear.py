@@ -181,7 +181,7 @@ def _norm_pred(x, ord=None, axis=None, keepdims=False, **kw):
     if type(ord) is str:
         return ord in ("fro", "nuc") and (kind == "mat" or (kind == "all" and x.ndim == 2))
     if _is_int(ord) and type(ord) is not bool:
-        # a negative order of a vector holding 0 is 0 in NumPy (0 ** ord is inf); MXNet skips the zeros
+        # (negative orders: MXNet skips zeros, where NumPy's sum(|x|**ord) is inf and the norm 0)
         return ord >= 0 and (kind == "vec" or (kind == "all" and x.ndim == 1))
     return False
 

@@ -39,10 +39,17 @@ def defvjp(name: str, *fns, kw: dict | None = None) -> None:
     primitive(name).vjp = vjp
 
 
-def defvjp_argnums(name: str, f) -> None:
-    """One rule for every input position (variadic functions such as ``concatenate`` or ``einsum``)."""
+def defvjp_argnums(name: str, f, sequences=()) -> None:
+    """One rule for every input position (variadic functions such as ``concatenate`` or ``einsum``).
+
+    ``sequences``: the argument positions (and keyword names) that are sequences of arrays, each element an input
+    of its own (``concatenate``'s first argument); elsewhere a list argument is one array_like (see ``core.lift``).
+    """
     if in_numpy(name):
-        primitive(name).vjp = f
+        p = primitive(name)
+        p.vjp = f
+        if sequences:
+            p.sequences = frozenset(sequences)
 
 
 def _undefined(name, pos):
@@ -51,4 +58,4 @@ def _undefined(name, pos):
 
 def load_all() -> None:
     """Import every rule table (called once by ``imperdl.core``; the tables import ``imperdl.numpy``)."""
-    from . import elementwise, fft, indexing, linalg, reductions, shape  # noqa: F401
+    from . import construction, eig, elementwise, fft, indexing, linalg, reductions, shape  # noqa: F401

@@ -14,8 +14,8 @@ import math
 
 import numpy as onp
 
-from . import defvjp
-from .util import dtype_of, shape_of, unbroadcast
+from . import defvjp, defvjp_argnums
+from .util import dtype_of, host, shape_of, unbroadcast
 
 
 def _np():
@@ -327,6 +327,27 @@ def _where_y(g, ans, condition, x=None, y=None):
 
 
 defvjp("where", None, _where_x, _where_y)
+
+
+def _select(pos, g, ans, args, kwargs):
+    """Choice ``j`` gets ``g`` where condition ``j`` is the first that holds; ``default`` where none does."""
+    conds = [onp.asarray(host(c), dtype=bool) for c in (args[0] if args else kwargs["condlist"])]
+    shape = shape_of(ans)
+    taken = onp.zeros(shape, dtype=bool)
+    masks = []
+    for c in conds:
+        c = onp.broadcast_to(c, shape)
+        masks.append(c & ~taken)
+        taken = taken | c
+    if type(pos) is tuple and pos[0] in (1, "choicelist"):
+        choices = args[1] if len(args) > 1 else kwargs["choicelist"]
+        return unbroadcast(_weight(masks[pos[1]], g), choices[pos[1]])
+    if pos in (2, "default"):
+        return unbroadcast(_weight(~taken, g), args[2] if len(args) > 2 else kwargs["default"])
+    raise NotImplementedError(f"select: no gradient with respect to argument {pos!r}")
+
+
+defvjp_argnums("select", _select, sequences=(0, 1, "condlist", "choicelist"))
 
 
 def _nan_to_num(g, ans, x, *args, **kwargs):

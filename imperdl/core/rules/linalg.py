@@ -6,8 +6,14 @@ of a holomorphic map is its plain transpose, no conjugation). Matrix functions u
 formulas (Giles 2008; Murray 2016 for Cholesky; Townsend 2016 for the SVD), batched over leading axes.
 
 ``cholesky`` and ``eigh`` read one triangle of their input only (LAPACK), so their gradient lives in that
-triangle: ``2 * tril(S) - diag(S)`` for the symmetric adjoint ``S``. Contracted with any symmetric
-perturbation it is the same as ``S``, and it also matches finite differences taken entry by entry.
+triangle: ``2 * tril(S) - diag(S)`` for the symmetric (Hermitian, for complex input) adjoint ``S``. Contracted
+with any symmetric perturbation it is the same as ``S``, and it also matches finite differences taken entry by
+entry (a complex diagonal entry's imaginary part is never read: its gradient is real).
+
+Real-valued functions of complex matrices (norms, singular values, eigenvalues of Hermitian matrices) follow
+autograd's convention too: the gradient of a real ``L`` is ``dL/dRe(x) - i dL/dIm(x)``. For such a function the
+differential is ``Re(sum(M * dx))``, and ``M`` is the gradient: e.g. ``conj(x) / |x|`` for ``|x|``.
+HIPS autograd 1.7's own ``linalg.norm`` rule omits that conjugate (its issue #666, fixed upstream in #705).
 """
 from __future__ import annotations
 
@@ -39,6 +45,16 @@ def _mm(a, b):
 
 def _is_complex(x) -> bool:
     return onp.issubdtype(dtype_of(x), onp.complexfloating)
+
+
+def _conj(x, like):
+    """``conj(x)`` when ``like`` is complex (autograd's convention for real functions of complex input)."""
+    return _np().conj(x) if _is_complex(like) else x
+
+
+def _H(x):
+    """Conjugate transpose of the last two axes (the plain transpose for real ``x``)."""
+    return _conj(_T(x), x)
 
 
 def _eye_like(n, x, k=0, m=None):
@@ -175,13 +191,29 @@ def _einsum_terms(subscripts, operands):
     return out_terms, out.replace("...", ell_letters), free
 
 
+def _sublist_letters(sub) -> str:
+    """NumPy's sublist (ints 0-51, ``...``) as subscript letters."""
+    return "".join("..." if s is Ellipsis else string.ascii_letters[int(s)] for s in sub)
+
+
+def _einsum_call(args):
+    """(subscripts, operands, operand index of each argument position) for either calling form."""
+    if isinstance(args[0], str):
+        return args[0], args[1:], {i: i - 1 for i in range(1, len(args))}
+    n = len(args) // 2  # einsum(op0, sub0, op1, sub1, ..., [sub_out])
+    subs = ",".join(_sublist_letters(host(args[2 * i + 1])) for i in range(n))
+    if len(args) % 2:
+        subs += "->" + _sublist_letters(host(args[-1]))
+    return subs, args[0:2 * n:2], {2 * i: i for i in range(n)}
+
+
 def _einsum(pos, g, ans, args, kwargs):
     np = _np()
-    if type(pos) is not int or pos < 1 or not isinstance(args[0], str):
-        raise NotImplementedError("einsum: gradient only for the operands of a subscripts-string call")
-    operands = args[1:]
-    terms, out, free = _einsum_terms(args[0], operands)
-    k = pos - 1
+    subscripts, operands, operand_at = _einsum_call(args)
+    if type(pos) is not int or pos not in operand_at:
+        raise NotImplementedError(f"einsum: no gradient with respect to argument {pos!r} (only for the operands)")
+    terms, out, free = _einsum_terms(subscripts, operands)
+    k = operand_at[pos]
     x = operands[k]
     sizes = {}
     for t, op in zip(terms, operands):
@@ -310,7 +342,7 @@ def _multi_dot(pos, g, ans, args, kwargs):
     return match_real(np.reshape(r, shape_of(arrays[j])), arrays[j])
 
 
-defvjp_argnums("linalg.multi_dot", _multi_dot)
+defvjp_argnums("linalg.multi_dot", _multi_dot, sequences=(0,))
 
 
 def _power_sum(g, at, n):
@@ -401,13 +433,16 @@ def _one_triangle(s, uplo="L"):
 
 
 def _cholesky(g, ans, a):
+    """Murray's ``L^-H Phi(L^H Z) L^-1`` on the conjugated cotangent ``Z``, conjugated back (autograd's convention;
+    real input: the real formula). HIPS autograd 1.7 transposes without conjugating here, so it is off for complex
+    input: central differences are the reference."""
     np = _np()
-    lt = _T(ans)
+    lh = _H(ans)
     n = shape_of(a)[-1]
-    phi = np.tril(_mm(lt, g)) * (1.0 - 0.5 * onp.eye(n))
-    y = np.linalg.solve(lt, phi)
-    s = _T(np.linalg.solve(lt, _T(y)))
-    return match_real(_one_triangle(0.5 * (s + _T(s))), a)
+    phi = np.tril(_mm(lh, _conj(g, a))) * (1.0 - 0.5 * onp.eye(n))
+    y = np.linalg.solve(lh, phi)
+    s = _H(np.linalg.solve(lh, _H(y)))
+    return match_real(_conj(_one_triangle(0.5 * (s + _H(s))), a), a)
 
 
 defvjp("linalg.cholesky", _cholesky)
@@ -422,14 +457,16 @@ def _gap_inverse(w, x):
 
 
 def _eigh_adjoint(gw, gv, w, v, x):
+    """Hermitian part of ``conj(V) (diag(gw) + F * V^T gv) V^T``: with ``dw = diag(V^H dA V)`` and the first-order
+    eigenvector change, ``dL = Re(sum(S * dA))`` over Hermitian ``dA`` (real ``x``: the symmetric part)."""
     np = _np()
     inner = 0.0
     if gw is not None:
         inner = np.expand_dims(gw, -2) * _eye_like(shape_of(w)[-1], x)
     if gv is not None:
         inner = inner + _gap_inverse(w, x) * _mm(_T(v), gv)
-    s = _mm(_mm(v, inner), _T(v))
-    return 0.5 * (s + _T(s))
+    s = _mm(_mm(_conj(v, v), inner), _T(v))
+    return 0.5 * (s + _H(s))
 
 
 def _eigh(g, ans, a, UPLO="L"):
@@ -447,9 +484,18 @@ defvjp("linalg.eigvalsh", _eigvalsh)
 
 
 def _svd_full(gu, gs, gvh, u, s, vh, a):
-    """Townsend's adjoint of A = U diag(s) V^T (thin factors); any of gu/gs/gvh may be None."""
+    """Townsend's adjoint of A = U diag(s) V^H (thin factors); any of gu/gs/gvh may be None.
+
+    Derived with Hermitian transposes on the conjugated cotangents (the ``dL = Re <Z, dX>`` form) and conjugated
+    back at the end (autograd's convention); real input reduces to the real formula. For complex input the phase
+    of each singular pair is arbitrary, so only phase-invariant functions of U and V have a gradient: the phase
+    term ``i Im(diag(U^H Z_U)) / s`` is written on the U side.
+    """
     np = _np()
-    v = _T(vh)
+    cplx = _is_complex(a)
+    zu = _conj(gu, a) if gu is not None else None
+    zvh = _conj(gvh, a) if gvh is not None else None
+    v = _H(vh)
     m, n = shape_of(a)[-2:]
     k = min(m, n)
     eye = _eye_like(k, a)
@@ -458,27 +504,28 @@ def _svd_full(gu, gs, gvh, u, s, vh, a):
     f = 1.0 / (np.expand_dims(s2, -2) - np.expand_dims(s2, -1) + eye) - eye
     sr = np.expand_dims(s, -2)  # scales columns
     sc = np.expand_dims(s, -1)  # scales rows
-    if gu is not None:
-        utgu = _mm(_T(u), gu)
-        inner = inner + f * (utgu - _T(utgu)) * sr
-    if gvh is not None:
-        gv = _T(gvh)
-        vtgv = _mm(_T(v), gv)
-        inner = inner + sc * (f * (vtgv - _T(vtgv)))
+    if zu is not None:
+        uhzu = _mm(_H(u), zu)
+        inner = inner + f * (uhzu - _H(uhzu)) * sr
+        if cplx:
+            inner = inner + 1j * np.imag(uhzu) * (eye / sr)
+    if zvh is not None:
+        zv = _H(zvh)
+        vhzv = _mm(vh, zv)
+        inner = inner + sc * (f * (vhzv - _H(vhzv)))
     r = _mm(_mm(u, inner), vh)
-    if gu is not None and m > k:
-        r = r + _mm((gu - _mm(u, _mm(_T(u), gu))) / sr, vh)
-    if gvh is not None and n > k:
-        gv = _T(gvh)
-        r = r + _mm(u, _T(gv - _mm(v, _mm(vh, gv))) / sc)
-    return r
+    if zu is not None and m > k:
+        r = r + _mm((zu - _mm(u, _mm(_H(u), zu))) / sr, vh)
+    if zvh is not None and n > k:
+        r = r + _mm(u / sr, zvh - _mm(_mm(zvh, v), vh))
+    return _conj(r, a)
 
 
 def _svd(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
     np = _np()
     if not compute_uv:
         u, s, vh = np.linalg.svd(a, full_matrices=False)
-        return match_real(_mm(u * np.expand_dims(g, -2), vh), a)
+        return match_real(_conj(_mm(u * np.expand_dims(g, -2), vh), a), a)
     m, n = shape_of(a)[-2:]
     if full_matrices and m != n:
         raise NotImplementedError("linalg.svd: gradient needs full_matrices=False for a non-square matrix")
@@ -520,6 +567,17 @@ def _reshape_g(g, shape):
     return np.reshape(g, shape) if shape_of(g) != tuple(shape) else g
 
 
+def _unit(x):
+    """The gradient of ``|x|`` elementwise: ``sign(x)`` for real ``x`` (a constant), ``conj(x) / |x|`` for complex
+    ``x`` (0 at 0), which is smooth and so stays on the tape for higher orders."""
+    np = _np()
+    if not _is_complex(x):
+        return onp.sign(host(x))
+    ax = np.abs(x)
+    zero = host(ax) == 0
+    return np.where(zero, 0.0, np.conj(x) / np.where(zero, 1.0, ax))
+
+
 def _vector_norm_grad(g, ans, x, ord, axis):
     """Vector norm along ``axis`` (an int) of ``x``."""
     np = _np()
@@ -530,9 +588,9 @@ def _vector_norm_grad(g, ans, x, ord, axis):
     gv = np.expand_dims(_reshape_g(g, batch), -1)
     nv = np.expand_dims(_reshape_g(ans, batch), -1)
     if ord is None or ord == 2:
-        r = xm * (gv / nv)
+        r = _conj(xm, xm) * (gv / nv)
     elif ord == 1:
-        r = gv * onp.sign(host(xm))
+        r = gv * _unit(xm)
     elif ord == 0:
         return np.zeros(shape_of(x), dtype=dtype_of(x))
     elif ord in (onp.inf, -onp.inf):
@@ -540,10 +598,10 @@ def _vector_norm_grad(g, ans, x, ord, axis):
         ext = ax_.max(axis=-1, keepdims=True) if ord > 0 else ax_.min(axis=-1, keepdims=True)
         mask = (ax_ == ext).astype(float)
         mask = mask / mask.sum(axis=-1, keepdims=True)
-        r = gv * (onp.sign(host(xm)) * mask)
+        r = gv * (_unit(xm) * mask)
     else:
         p = float(ord)
-        r = gv * np.sign(xm) * np.abs(xm) ** (p - 1) / nv ** (p - 1)
+        r = gv * _unit(xm) * np.abs(xm) ** (p - 1) / nv ** (p - 1)
     r = np.moveaxis(r, -1, ax) if ax != n - 1 else r
     return match_real(r, x)
 
@@ -557,22 +615,21 @@ def _matrix_norm_grad(g, ans, x, ord, axes):
     batch = shape_of(xm)[:-2]
     gm = _expand2(_reshape_g(g, batch))
     if ord in (None, "fro"):
-        r = xm * (gm / _expand2(_reshape_g(ans, batch)))
+        r = _conj(xm, xm) * (gm / _expand2(_reshape_g(ans, batch)))
     elif ord in ("nuc", 2, -2):
         u, s, vh = np.linalg.svd(xm, full_matrices=False)
         if ord == "nuc":
-            r = gm * _mm(u, vh)
+            r = gm * _conj(_mm(u, vh), xm)
         else:
             i = 0 if ord == 2 else -1
-            r = gm * (np.expand_dims(u[..., :, i], -1) * np.expand_dims(vh[..., i, :], -2))
+            r = gm * _conj(np.expand_dims(u[..., :, i], -1) * np.expand_dims(vh[..., i, :], -2), xm)
     elif ord in (1, -1, onp.inf, -onp.inf):
-        xa = host(xm)
-        sums = onp.abs(xa).sum(axis=-2 if ord in (1, -1) else -1, keepdims=True)
+        sums = onp.abs(host(xm)).sum(axis=-2 if ord in (1, -1) else -1, keepdims=True)
         ext = sums.max(axis=-1 if ord in (1, -1) else -2, keepdims=True) if ord > 0 else \
             sums.min(axis=-1 if ord in (1, -1) else -2, keepdims=True)
         mask = (sums == ext).astype(float)
         mask = mask / mask.sum(axis=(-2, -1), keepdims=True)
-        r = gm * (onp.sign(xa) * mask)
+        r = gm * (_unit(xm) * mask)
     else:
         raise NotImplementedError(f"linalg.norm: no gradient for matrix ord={ord!r}")
     r = np.moveaxis(r, (-2, -1), (r0, c0)) if moved else r
@@ -584,7 +641,7 @@ def _norm(g, ans, x, ord=None, axis=None, keepdims=False):
     n = _ndim(x)
     if axis is None:
         if ord is None:
-            r = x * (g / ans)
+            r = _conj(x, x) * (g / ans)
             return match_real(r if shape_of(r) == shape_of(x) else np.broadcast_to(r, shape_of(x)), x)
         if n == 1:
             return _vector_norm_grad(g, ans, x, ord, 0)

@@ -150,10 +150,15 @@ def _winners(g, ans, a, axis, keepdims, ans_kept=False):
 
 
 def _extremum(g, ans, a, axis=None, out=None, keepdims=_NOVALUE, initial=_NOVALUE, where=_NOVALUE):
+    """Ties share evenly (autograd's rule). A slice whose result is NaN has no entry equal to it: its gradient is
+    NaN, as autograd's ``g * mask / count`` gives, not a silent zero."""
     if _given(where, True):
         raise NotImplementedError("imperdl.numpy.max/min: no gradient with a where= mask")
+    np = _np()
     mask, share = _winners(g, ans, a, axis, keepdims)
-    return _weight(mask, _full(share, a))
+    none = ~np.any(mask, axis=axis, keepdims=True)
+    elsewhere = np.where(none, np.full((), onp.nan, dtype=dtype_of(share)), np.zeros((), dtype=dtype_of(share)))
+    return np.where(mask, _full(share, a), elsewhere)
 
 
 def _ptp(g, ans, a, axis=None, out=None, keepdims=_NOVALUE):
@@ -192,12 +197,11 @@ def _moment(nan, std):
         if onp.issubdtype(dtype_of(g), onp.complexfloating):
             g = np.real(g)  # the result is real: an imaginary cotangent part is meaningless
         gk = _keep(g, a, axis, keepdims)
-        if std and not nan and _count(a, axis) <= 1:
-            # the std of one element is a kink at 0 (0/0 below): zero, as HIPS autograd has it
-            return np.zeros_like(a, dtype=onp.result_type(dtype_of(a), dtype_of(g), onp.float16)) + gk * 0.0
         c = _centered(a, axis, nan)
         if onp.issubdtype(dtype_of(a), onp.complexfloating):
             c = np.conj(c)  # var = mean |x - m|^2; autograd's convention gives g * 2 conj(x - m) / dof
+        if std and not nan and _count(a, axis) <= 1:
+            return gk * np.zeros_like(c)  # the std of one element is 0 whatever it is (0/0 otherwise; autograd: 0)
         if std:
             gx = gk * c / (_dof(a, axis, ddof, nan) * _keep(ans, a, axis, keepdims))
         else:

@@ -126,7 +126,7 @@ def _concatenate(pos, g, ans, args, kwargs):
     return _slice(g, ax, start, start + shape_of(arrays[j])[ax])
 
 
-defvjp_argnums("concatenate", _concatenate)
+defvjp_argnums("concatenate", _concatenate, sequences=(0,))
 
 
 def _stack(pos, g, ans, args, kwargs):
@@ -137,7 +137,7 @@ def _stack(pos, g, ans, args, kwargs):
     return g[(slice(None),) * ax + (pos[1],)]
 
 
-defvjp_argnums("stack", _stack)
+defvjp_argnums("stack", _stack, sequences=(0,))
 
 
 def _joined(lift, axis_of):
@@ -177,10 +177,11 @@ def _lift_column(s):
     return s
 
 
-defvjp_argnums("vstack", _joined(_lift_2d, lambda shapes: 0))
-defvjp_argnums("hstack", _joined(lambda s: s or (1,), lambda shapes: 0 if len(shapes[0]) == 1 else 1))
-defvjp_argnums("dstack", _joined(_lift_3d, lambda shapes: 2))
-defvjp_argnums("column_stack", _joined(_lift_column, lambda shapes: 1))
+defvjp_argnums("vstack", _joined(_lift_2d, lambda shapes: 0), sequences=(0,))  # (and row_stack, its NumPy 1 alias)
+defvjp_argnums("hstack", _joined(lambda s: s or (1,), lambda shapes: 0 if len(shapes[0]) == 1 else 1),
+               sequences=(0,))
+defvjp_argnums("dstack", _joined(_lift_3d, lambda shapes: 2), sequences=(0,))
+defvjp_argnums("column_stack", _joined(_lift_column, lambda shapes: 1), sequences=(0,))
 
 
 # ------------------------------------------------------------------ splits: g is a list; join it back
@@ -291,6 +292,7 @@ def _sort(g, ans, a, axis=-1, kind=None, order=None):
 
 
 defvjp("sort", _sort)
+defvjp("msort", lambda g, ans, a: _sort(g, ans, a, axis=0))
 defvjp("take", lambda g, ans, a, indices, axis=None, out=None, mode="raise": gather_grad(
     g, a, onp.take(index_map(a), host(indices), axis=axis, mode=mode)))
 defvjp("take_along_axis", lambda g, ans, arr, indices, axis: gather_grad(
@@ -369,7 +371,7 @@ def _choose(pos, g, ans, args, kwargs):
     raise NotImplementedError(f"choose: no gradient with respect to argument {pos!r}")
 
 
-defvjp_argnums("choose", _choose)
+defvjp_argnums("choose", _choose, sequences=(1,))
 
 
 def _meshgrid(pos, g, ans, args, kwargs):
@@ -400,3 +402,59 @@ def _diff(g, ans, a, n=1, axis=-1, prepend=None, append=None):
 
 
 defvjp("diff", _diff)
+
+
+def _gradient_bands(n, spacing, edge_order):
+    """``numpy.gradient`` along one axis is a banded matrix ``D`` (offsets -2..2): ``bands[i, r]`` is
+    ``D[i, j]`` for the one ``j`` within reach of ``i`` with ``j % 5 == r``, found by differentiating 5 probes."""
+    probes = (onp.arange(n)[:, None] % 5 == onp.arange(5)).astype(float)
+    return onp.gradient(probes, *spacing, axis=0, edge_order=edge_order)
+
+
+def _gradient_transpose(g, n, ax, spacing, edge_order):
+    """``D^T g`` along axis ``ax``: ``out[j] = sum_d D[j - d, j] g[j - d]``, as shifted slices of a padded g."""
+    np = _np()
+    bands = _gradient_bands(n, spacing, edge_order)
+    nd = _ndim(g)
+    widths = [(0, 0)] * nd
+    widths[ax] = (2, 2)
+    gp = np.pad(g, widths)
+    j = onp.arange(n)
+    out = None
+    for d in range(-2, 3):
+        i = j - d
+        valid = (i >= 0) & (i < n)
+        coef = onp.where(valid, bands[onp.clip(i, 0, n - 1), j % 5], 0.0)
+        if not coef.any():
+            continue
+        term = _slice(gp, ax, 2 - d, 2 - d + n) * coef.reshape((n,) + (1,) * (nd - 1 - ax))
+        out = term if out is None else out + term
+    return out if out is not None else g * 0.0
+
+
+def _gradient(pos, g, ans, args, kwargs):
+    """``gradient`` is linear in ``f``: the sum over the differentiated axes of each axis' transposed stencil."""
+    if pos != 0:
+        raise NotImplementedError(f"gradient: no gradient with respect to argument {pos!r} (only for f)")
+    f = args[0]
+    shape = shape_of(f)
+    axis = kwargs.get("axis")
+    axes = list(range(len(shape))) if axis is None else [axis] if onp.ndim(axis) == 0 else list(axis)
+    axes = [_axis(int(a), len(shape)) for a in axes]
+    varargs = [host(v) for v in args[1:]]
+    if len(varargs) == 0:
+        spacings = [()] * len(axes)
+    elif len(varargs) == 1 and onp.ndim(varargs[0]) == 0:
+        spacings = [(varargs[0],)] * len(axes)
+    else:
+        spacings = [(v,) for v in varargs]
+    gs = [g] if len(axes) == 1 else list(g)
+    edge_order = kwargs.get("edge_order", 1)
+    out = None
+    for gi, ax, sp in zip(gs, axes, spacings):
+        term = _gradient_transpose(gi, shape[ax], ax, sp, edge_order)
+        out = term if out is None else out + term
+    return out
+
+
+defvjp_argnums("gradient", _gradient)
