@@ -72,8 +72,10 @@ def _imperdl_side(x):
 
 # Known findings left open (issue #12 item 7, see the report): calls drawn into them are skipped, by rule
 KNOWN = (
-    # NumPy 1.23 itself segfaults on tile(x, (2, 2**62)): the reference cannot be computed
-    lambda name, args, kw: name == "tile" and any(type(r) is int and r > 2**31 for r in _flat(args[1:])),
+    # NumPy 1.23 itself segfaults on tile(x, (2, 2**62)), and on repeat(8 elements, 2**62) (the size overflows
+    # to 0): the reference cannot be computed (imperdl's NumPy path meets the same crash: open)
+    lambda name, args, kw: name in ("tile", "repeat") and any(
+        type(r) is int and r > 2**31 for r in _flat(args[1:]) + _flat(kw.get("repeats"))),
     # NumPy 1.23's *_like(a, dtype=..., shape=...) drops a reference to the dtype on its error paths (a negative
     # shape, a MemoryError for shape=(2, 2**40)); repeated, the process dies ("Reference count error detected",
     # then SIGSEGV): NumPy's own bug, met by the reference call and by imperdl's NumPy path alike
