@@ -228,7 +228,7 @@ def test_gradient_matches_autograd(case, policy):
     onp.testing.assert_allclose(got, _numeric_grad(af, x), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("policy", ["prefer_mxnet", "only_mxnet"])
+@pytest.mark.parametrize("policy", POLICIES)
 def test_layout_order_gradient(policy):
     """The gradient of a read in memory order ('A', 'K') goes back to the elements read (central differences:
     HIPS autograd reshapes the gradient of ``x.T.ravel('A')`` in C order)."""
@@ -240,7 +240,7 @@ def test_layout_order_gradient(policy):
         onp.testing.assert_allclose(got, _numeric_grad(lambda v, f=f: f(v, onp), x), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("policy", ["prefer_mxnet", "only_mxnet"])
+@pytest.mark.parametrize("policy", POLICIES)
 def test_max_pool_propagates_nan(policy):
     """A window holding NaN pools to NaN and passes no gradient, as the NumPy reference kernel does; inf stays."""
     from imperdl.core import max_pool2d
@@ -261,7 +261,7 @@ def test_max_pool_propagates_nan(policy):
     assert onp.isnan(ref).sum() == 2
 
 
-@pytest.mark.parametrize("policy", ["prefer_mxnet", "only_mxnet", "only_numpy"])
+@pytest.mark.parametrize("policy", POLICIES + ["only_numpy"])
 def test_broadcast_to_huge_is_a_view(policy):
     """``broadcast_to`` 2**40 rows is NumPy's zero-stride view (on the host: MXNet sizes are 32-bit), indexable
     and readable through ``numpy.asarray``; what copies every element (``asnumpy``, ``x + 1``) raises NumPy's
