@@ -66,6 +66,9 @@ def assert_same_value(got, ref, where: str) -> None:
         if r.dtype.kind in "fc":
             rtol, atol = _tol(r.dtype)
             onp.testing.assert_allclose(g, r, rtol=rtol, atol=atol, equal_nan=True, err_msg=where)
+        elif r.dtype.kind == "O":  # (where(c, nan, None)): NaN equals NaN here too
+            same = [a == b or (a != a and b != b) for a, b in zip(g.ravel().tolist(), r.ravel().tolist())]
+            assert all(same), f"{where}: {g!r} != NumPy's {r!r}"
         else:
             onp.testing.assert_array_equal(g, r, err_msg=where)
     elif isinstance(ref, (list, tuple)):
