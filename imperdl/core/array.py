@@ -250,11 +250,7 @@ class Array:
             base = base.copy()
             root._data = [base, None]
             root._cow = False
-        x = base
-        for prim, args, kwargs, index in chain:
-            x = prim.impls[0](x, *args, **kwargs)
-            if index is not None:
-                x = x[index]
+        x = replay_on_host(base, chain)
         if not numpy.shares_memory(x, base):  # NumPy made a copy here: this array is not a view after all
             self._view = None
             self._data = [x, None]
@@ -284,11 +280,7 @@ class Array:
         if root._version == root._version:  # the root is not exported yet
             root._export()
         base = root._get(0)
-        x = base
-        for prim, args, kwargs, index in chain:
-            x = prim.impls[0](x, *args, **kwargs)
-            if index is not None:
-                x = x[index]
+        x = replay_on_host(base, chain)
         if not numpy.shares_memory(x, base):  # NumPy copies here: this array is not a view of its root after all
             self._view, self._data, self._cow = None, [numpy.array(x), None], False
             return self._export()
@@ -555,6 +547,18 @@ def _store_into(out, value) -> None:
         out._assign(value if isinstance(value, Array) else _from_host(value))
     else:
         numpy.copyto(out, numpy.asarray(value), casting="same_kind")
+
+
+def replay_on_host(base: numpy.ndarray, chain) -> numpy.ndarray:
+    """A view's chain of operations replayed by NumPy on host buffer ``base``. The other arguments (``b`` of
+    ``atleast_1d(a, b)``) are read on the host: an Array among them would make NumPy hand the call back to
+    imperdl (``__array_function__``), which returns Arrays, not the NumPy view wanted."""
+    x = base
+    for prim, args, kwargs, index in chain:
+        x = prim.impls[0](x, *_to_host_tree(args), **_to_host_tree(kwargs))
+        if index is not None:
+            x = x[index]
+    return x
 
 
 def _to_host_tree(x):

@@ -120,14 +120,32 @@ def _conv2d_mx(x, w, b, stride, pad):
 def _pool_mx(kind, check_name):
     def impl(x, ph, pw, stride):
         _check_pool(check_name, x, ph, pw, stride)
-        npx = _mxb._mx.npx
+        mx = _mxb._mx
+        npx = mx.npx
 
         def run(x):
-            return npx.pooling(x, kernel=(ph, pw), stride=stride, pool_type=kind, pooling_convention="valid")
+            out = npx.pooling(x, kernel=(ph, pw), stride=stride, pool_type=kind, pooling_convention="valid")
+            if kind == "max":
+                out = _nan_windows(mx, x, out, (ph, pw), stride)
+            return out
 
         return MA.run_recorded(run, (x,))
 
     return impl
+
+
+def _nan_windows(mx, x, out, kernel, stride):
+    """MXNet's max pooling skips NaN; NumPy's maximum (and the reference kernel) gives NaN for a window holding
+    one, and no gradient there. ``-sqrt(sum x**2)`` over a window (lp pooling, p=2; MXNet's p=1 is a plain sum,
+    NaN for +inf with -inf) is NaN exactly for such windows and never above the window's maximum otherwise;
+    MXNet's ``maximum`` returns its second operand when they tie or it is NaN, its gradient going to the first
+    only where the first wins or ties. No host read; the mark is not recorded. Cost measured on the CPU wheel
+    (3 device ops more): a (64, 16, 32, 32) float32 max pooling 0.5 -> 2.7 ms, a (2, 3, 8, 8) one 38 -> 135 us;
+    a cheaper exact mark is an open item."""
+    with mx.autograd.pause():
+        mark = 0.0 - mx.npx.pooling(x, kernel=kernel, stride=stride, pool_type="lp", p_value=2,
+                                    pooling_convention="valid")  # (0.0 - 0.0 is +0.0: a ReLU's zeros keep their sign)
+    return mx.np.maximum(out, mark)
 
 
 _conv2d.impls[1] = _conv2d_mx

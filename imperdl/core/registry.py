@@ -13,6 +13,7 @@ import numpy
 
 from .array import Array, _to_host_tree
 from .dispatch import Primitive
+from .layout import ORDER_POSITION, LayoutOrdered, scratch_view
 
 REGISTRY: dict[str, Primitive] = {}
 _BY_ID: dict[int, Primitive] = {}
@@ -148,7 +149,8 @@ def primitive(qualname: str) -> Primitive:
     p = _BY_ID.get(id(target))
     if p is None:
         impl = _metadata_impl(target) if qualname in METADATA_ONLY else target
-        p = Primitive(qualname, impl, doc=getattr(target, "__doc__", None))
+        cls = LayoutOrdered if qualname in ORDER_POSITION else Primitive
+        p = cls(qualname, impl, doc=getattr(target, "__doc__", None))
         p.host = qualname in HOST
         p.mutates = qualname in MUTATING or qualname.endswith(".at")
         p.nondiff = qualname in NONDIFF or qualname.startswith("random.")
@@ -177,13 +179,7 @@ def _view_if_numpy_aliases(name: str):
     def pred(a, *args, **kwargs) -> bool:
         if a._view is None:
             return True
-        root, chain, _ = a._view
-        scratch = numpy.empty(root.shape, dtype=root.dtype)
-        x = scratch
-        for prim, cargs, ckw, index in chain:
-            x = prim.impls[0](x, *cargs, **ckw)
-            if index is not None:
-                x = x[index]
+        x, scratch = scratch_view(a)
         return numpy.shares_memory(primitive(name).impls[0](x, *args, **kwargs), scratch)
 
     return pred

@@ -78,6 +78,49 @@ WRONG = [
     "np.round(np.array([2.675, 1.005, -0.125]), 2)",
     "np.reshape(np.zeros(1, dtype='float32'), (-2,))",
     "np.sign(np.ones((2, 1)), out=np.zeros((3,)))",
+    # order 'A'/'K' reads NumPy's memory layout of a view (MXNet's copy of it is C-ordered)
+    "np.arange(6.0).reshape(2, 3).T.flatten('A')",
+    "np.arange(6.0).reshape(2, 3).T.ravel('K')",
+    "np.ravel(np.arange(6.0).reshape(2, 3).T, 'A')",
+    "np.arange(6.0).reshape(2, 3).T.reshape((2, 3), order='A')",
+    "np.arange(6.0).reshape(2, 3).T.reshape(6, order='K')",
+    "np.transpose(np.arange(24.0).reshape(2, 3, 4), (1, 0, 2)).flatten('K')",
+    "np.transpose(np.arange(24.0).reshape(2, 3, 4), (2, 0, 1))[:, ::-1].ravel('K')",
+    "np.broadcast_to(np.arange(6.0).reshape(2, 3).T, (2, 3, 2)).ravel('K')",
+    # int64 index arrays beyond MXNet's 32-bit offsets: IndexError, not a wrapped-around element
+    "np.ones(3)[np.array([2**32])]",
+    "np.ones(3)[np.array([2**32 + 1, 0])]",
+    "np.ones(3)[np.array([2**53 + 1])]",
+    "np.ones(3)[np.array([-2**63])]",
+    "np.ones(3)[np.array([-2**40])]",
+    "np.ones((2, 3))[:, np.array([2**62])]",
+    "np.arange(6.0).reshape(2, 3)[np.array([1, -2]), np.array([2**31 + 2, 0])]",
+    "np.arange(6.0).reshape(2, 3)[np.array([1, -2]), np.array([2, -3])]",
+    # invalid distribution parameters: NumPy's exception, also when no sample is drawn
+    "np.random.uniform(float('inf'), 5, (0, 1))",
+    "np.random.uniform(np.array([0.0, np.nan]), 1.0, size=(3, 2))",
+    "np.random.uniform(0.0, np.array([1.0, -np.inf]), size=2)",
+    "np.random.choice(-2, size=(0, 2), replace=False)",
+    "np.random.choice(3, size=2, p=np.array([0.5, 0.5, np.nan]))",
+    "np.random.normal(0.0, -np.inf, size=2)",
+    "np.random.gamma(np.array([1.0, -np.inf]), size=2)",
+    "np.random.beta(1.0, np.array([0.5, -np.inf]), size=(3, 2))",
+    # found by the long fuzz mode: a NaN bound of clip is ignored (NumPy 1.x)
+    "np.clip(np.array([[np.nan, -2.5], [-np.inf, 1e-126], [3.0, np.inf]]), np.nan, 2.0)",
+    "np.clip(np.array([[np.nan, -2.5], [-np.inf, 1e-126], [3.0, np.inf]]), -1.0, np.nan)",
+    "np.clip(np.array([np.nan, -2.5, np.inf]), np.nan, np.nan)",
+    # found by the long fuzz mode: LAPACK's outcome on NaN/inf (LinAlgError: did not converge)
+    "np.linalg.pinv(np.array([[3.7271223, -1.0], [-0.0, np.nan]], dtype='float32'), rcond=0.001)",
+    "np.linalg.pinv(np.array([[2.391329, -0.608671], [0.45048904, np.nan], [0.0, -0.06709591], [-0.46, 0.0]]))",
+    "np.linalg.eigvalsh(np.array([[2.0, 0.5, 0.1], [0.5, np.inf, 0.2], [0.1, 0.2, 4.0]]))",
+    # found by the CI fuzz mode: negative vector norms of a vector holding 0 are 0
+    "np.linalg.norm(np.array([1e-4, 3.0, 0.0], dtype='float32'), ord=-2, axis=0)",
+    "np.linalg.norm(np.array([1e-4, 3.0, 0.0]), ord=-1)",
+    "np.linalg.norm(np.array([[1e-4, 3.0, 0.0], [1.0, 2.0, 3.0]]), ord=-3, axis=1)",
+    "np.linalg.norm(np.array([-0.0], dtype='float32'), ord=1, axis=-2)",
+    "np.linalg.norm(np.ones((2, 3)), axis=(0, 2))",
+    # found by the CI fuzz mode: NumPy's view of a piece of a multi-argument view (atleast_1d(a, b)[0])
+    "np.asarray(np.atleast_1d(np.ones((2, 3), dtype='int8'), np.array([1.5j], dtype='complex64'))[0])",
     "np.linalg.norm(np.array([1e-4, 3.0, 0.0], dtype='float32'), ord=-2, axis=0)",
     "np.linalg.pinv(np.array([[1.0, np.nan], [0.5, 3.0]], dtype='float32'))",
 ]
@@ -141,6 +184,10 @@ GRADS = [
     (lambda x: inp.sum(inp.triu(x) ** 2), lambda x: anp.sum(anp.triu(x) ** 2), onp.array([1.0, 2.0, 3.0])),
     (lambda x: inp.sum(inp.inner(x, [-0.5, 0.25])), lambda x: anp.sum(anp.inner(x, [-0.5, 0.25])),
      onp.array([[2.0, 1.0], [1.5, 0.1]])),
+    # found by the long fuzz mode: the std of one element has gradient 0 (autograd's rule), not 0/0
+    (lambda x: inp.std(x), lambda x: anp.std(x), onp.array([3.0])),
+    (lambda x: inp.sum(inp.std(x, axis=1)), lambda x: anp.sum(anp.std(x, axis=1)), onp.array([[3.0], [4.0]])),
+    (lambda x: inp.std(x), lambda x: anp.std(x), onp.array(-5.0)),
     (lambda x: inp.sum(inp.std(x, keepdims=True)), lambda x: anp.sum(anp.std(x, keepdims=True)), onp.array(-4.75)),
     (lambda x: inp.sum(inp.std(x, axis=1)), lambda x: anp.sum(anp.std(x, axis=1)), onp.array([[1.5], [2.0]])),
 ]
@@ -179,6 +226,59 @@ def test_gradient_matches_autograd(case, policy):
         assert got.shape == onp.shape(ref), (got.shape, onp.shape(ref))
         onp.testing.assert_allclose(got, ref, rtol=1e-7)
     onp.testing.assert_allclose(got, _numeric_grad(af, x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_layout_order_gradient(policy):
+    """The gradient of a read in memory order ('A', 'K') goes back to the elements read (central differences:
+    HIPS autograd reshapes the gradient of ``x.T.ravel('A')`` in C order)."""
+    imperdl.set_global_policy(policy)
+    w = onp.linspace(-1.0, 1.0, 24)
+    x = onp.arange(24.0).reshape(2, 3, 4)
+    for f in (lambda v, m: m.sum(v.T.flatten("A") * w), lambda v, m: m.sum(m.ravel(m.swapaxes(v, 0, 1), "K") * w)):
+        got = _as_numpy(grad(lambda v, f=f: f(v, inp))(inp.array(x)))
+        onp.testing.assert_allclose(got, _numeric_grad(lambda v, f=f: f(v, onp), x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_max_pool_propagates_nan(policy):
+    """A window holding NaN pools to NaN and passes no gradient, as the NumPy reference kernel does; inf stays."""
+    from imperdl.core import max_pool2d
+
+    x = onp.arange(32.0).reshape(1, 2, 4, 4)
+    x[0, 0, 0, 1] = x[0, 0, 3, 3] = onp.nan
+    x[0, 1, 2, 2], x[0, 1, 0, 0], x[0, 1, 3, 3], x[0, 1, 3, 2] = onp.inf, -onp.inf, onp.inf, -onp.inf
+    x[0, 0, 2:, :2] = 0.0  # a window of zeros (ties), as after a ReLU
+    w = onp.arange(8.0).reshape(1, 2, 2, 2)
+    imperdl.set_global_policy("only_numpy")
+    ref = max_pool2d(inp.array(x)).asnumpy()
+    ref_g = _as_numpy(grad(lambda v: inp.sum(max_pool2d(v) * w))(inp.array(x)))
+    imperdl.set_global_policy(policy)
+    got = max_pool2d(inp.array(x)).asnumpy()
+    onp.testing.assert_array_equal(got, ref)
+    assert not onp.signbit(got[0, 0, 1, 0])  # the zeros window pools to +0.0
+    onp.testing.assert_array_equal(_as_numpy(grad(lambda v: inp.sum(max_pool2d(v) * w))(inp.array(x))), ref_g)
+    assert onp.isnan(ref).sum() == 2
+
+
+@pytest.mark.parametrize("policy", POLICIES + ["only_numpy"])
+def test_broadcast_to_huge_is_a_view(policy):
+    """``broadcast_to`` 2**40 rows is NumPy's zero-stride view (on the host: MXNet sizes are 32-bit), indexable
+    and readable through ``numpy.asarray``; what copies every element (``asnumpy``, ``x + 1``) raises NumPy's
+    MemoryError, as copying NumPy's view does."""
+    imperdl.set_global_policy(policy)
+    if policy == "only_mxnet":
+        with pytest.raises(MXNetUnsupportedError, match="broadcast_to.*32-bit"):
+            inp.broadcast_to(inp.ones(3), (2**40, 3))
+        return
+    ref = onp.broadcast_to(onp.arange(3.0), (2**40, 3))
+    got = inp.broadcast_to(inp.arange(3.0), (2**40, 3))
+    view = onp.asarray(got)
+    assert (got.shape, view.shape, view.strides, view.dtype) == (ref.shape, ref.shape, ref.strides, ref.dtype)
+    onp.testing.assert_array_equal(got[2**39].asnumpy(), ref[2**39])
+    assert float(got[-1, 2]) == ref[-1, 2]
+    with pytest.raises(MemoryError):
+        got.asnumpy()
 
 
 def test_only_mxnet_reason_in_words():

@@ -266,12 +266,13 @@ def _clip_pred(a, a_min, a_max, out=None, **kwargs):
 
 
 def _clip(a, a_min, a_max, out=None):
-    """NumPy's definition, minimum(maximum(a, a_min), a_max): MXNet's own clip differs when a_min > a_max."""
+    """NumPy's definition, minimum(maximum(a, a_min), a_max): MXNet's own clip differs when a_min > a_max.
+    NumPy 1.x's clip ignores a NaN bound (MXNet's maximum would make every element NaN)."""
     mnp = B._mnp
     r = a
-    if a_min is not None:
+    if a_min is not None and a_min == a_min:
         r = mnp.maximum(r, a_min)
-    if a_max is not None:
+    if a_max is not None and a_max == a_max:
         r = mnp.minimum(r, a_max)
     return r.copy() if r is a else r
 

@@ -64,9 +64,23 @@ def _check_mask(x, mask):
         )
 
 
+_INT64 = numpy.dtype("int64")
+
+
+def _bounded(k):
+    """MXNet indexes with 32-bit offsets: an int64 index beyond them wraps to a valid one (``x[[2**32]]`` read
+    ``x[0]``). Clipped to [-2**31, 2**31] such an index stays out of bounds, and MXNet's own bounds check
+    raises NumPy's IndexError; in-range values are unchanged. One device op on the (small) index array, no host
+    read; int32 keys, basic keys and masks are untouched."""
+    if type(k) is B.ndarray and k.dtype == _INT64:
+        return B._mx.np.clip(k, -2**31, 2**31)
+    return k
+
+
 def _getitem(x, key):
     if type(key) is B.ndarray and key.dtype == numpy.bool_:
         _check_mask(x, key)
+    key = tuple(_bounded(k) for k in key) if type(key) is tuple else _bounded(key)
     out = x[key]
     if type(out) is not B.ndarray:
         return out

@@ -83,8 +83,18 @@ def _host(v):
     return v.asnumpy() if type(v) is B.ndarray else numpy.asarray(v, dtype=numpy.float64)
 
 
+def _check_range(params) -> None:
+    """uniform: NumPy refuses a range ``high - low`` that is not finite (inf or NaN bounds), even for no draws."""
+    with numpy.errstate(invalid="ignore", over="ignore"):
+        if not numpy.all(numpy.isfinite(_host(params[1]) - _host(params[0]))):
+            raise OverflowError("Range exceeds valid bounds")
+
+
 def _check(name, v, cons):
-    """NumPy's constraint checks (``_common.pyx``): 'nonneg' rejects negative and -0.0, 'pos' rejects <= 0."""
+    """NumPy's constraint checks (``_common.pyx``): 'nonneg' rejects negative and -0.0, 'pos' rejects <= 0,
+    'range' is uniform's (see ``_check_range``)."""
+    if cons == "range":
+        return _check_range(v)
     h = _host(v)
     with numpy.errstate(invalid="ignore"):
         if cons == "nonneg" and numpy.any(~numpy.isnan(h) & numpy.signbit(h)):
@@ -155,11 +165,7 @@ def _normal(p, out):
 
 
 def _uniform(p, out):
-    lo, hi = p
-    diff = _host(hi) - _host(lo)
-    if not numpy.all(numpy.isfinite(diff)):
-        raise OverflowError("Range exceeds valid bounds")
-    return B._mnp.random.uniform(_f64(lo), _f64(hi), size=out, dtype=_F64, ctx=_ctx())
+    return B._mnp.random.uniform(_f64(p[0]), _f64(p[1]), size=out, dtype=_F64, ctx=_ctx())
 
 
 def _lognormal(p, out):
@@ -236,7 +242,7 @@ def _sampler(spec, draw, constraints=()):
     def impl(*args, **kwargs):
         params, size = _bind(spec, args, kwargs)
         for i, cons in constraints:
-            _check(spec[i][0], params[i], cons)
+            _check(None if i is None else spec[i][0], params if i is None else params[i], cons)
         out = _out_shape(params, size)
         if 0 in out:  # MXNet's gamma segfaults on an empty output with array parameters
             return B._mnp.zeros(out, dtype=_F64, ctx=_ctx())
@@ -321,12 +327,12 @@ def _choice(a, size=None, replace=True, p=None):
             raise ValueError("Fewer non-zero entries in p than size")
         if p.dtype != numpy.float64:
             p = p.astype(_F64)
-    if pop <= 0:  # (after p's checks, which NumPy makes first)
-        if n_out:
-            raise ValueError("a must be greater than 0 unless no samples are taken")
-        return m.zeros(out, dtype="int64", ctx=_ctx())  # MXNet dies with SIGFPE on an empty population
-    if not replace and n_out > pop:
+    if pop <= 0 and n_out:  # (after p's checks, which NumPy makes first)
+        raise ValueError("a must be greater than 0 unless no samples are taken")
+    if not replace and n_out > pop:  # (also for no samples from a negative population, as NumPy checks)
         raise ValueError("Cannot take a larger sample than population when 'replace=False'")
+    if pop <= 0:
+        return m.zeros(out, dtype="int64", ctx=_ctx())  # MXNet dies with SIGFPE on an empty population
     flat = (n_out,) if not replace and len(out) != 1 else out  # MXNet's without-replacement takes 1-D sizes
     if p is None:
         idx = m.random.choice(pop, size=flat, replace=replace, ctx=_ctx())
@@ -343,10 +349,11 @@ _SCALE = (("scale", 1.0),)
 _A = (("a", _REQUIRED),)
 _NONE = ()
 
-# name, parameter spec (NumPy's names and defaults), draw, constraints [(param index, 'nonneg' | 'pos')]
+# name, parameter spec (NumPy's names and defaults), draw, constraints [(param index, 'nonneg' | 'pos'), or
+# (None, 'range') on all the parameters]
 _SAMPLERS = [
     ("normal", _LOC_SCALE, _normal, [(1, "nonneg")]),
-    ("uniform", (("low", 0.0), ("high", 1.0)), _uniform, []),
+    ("uniform", (("low", 0.0), ("high", 1.0)), _uniform, [(None, "range")]),
     ("standard_normal", _NONE, lambda p, out: _normal((0.0, 1.0), out), []),
     ("random_sample", _NONE, lambda p, out: _uniform01(out), []),
     ("random", _NONE, lambda p, out: _uniform01(out), []),

@@ -89,6 +89,8 @@ def check_axes(v, ndim: int, what: str = "axis") -> tuple:
 
 # ------------------------------------------------------------------------------------------ impls
 def _reshape(a, newshape, order="C"):
+    if order == "F":  # Fortran order is C order of the reversed axes
+        return mnp().transpose(mnp().reshape(mnp().transpose(a), _tup(newshape)[::-1]))
     return mnp().reshape(a, _tup(newshape))
 
 
@@ -101,7 +103,7 @@ def _transpose(a, axes=None):
 
 
 def _flatten(a, order="C"):
-    return mnp().reshape(a, (-1,))
+    return mnp().reshape(mnp().transpose(a) if order == "F" else a, (-1,))
 
 
 def _squeeze(a, axis=None):
@@ -304,7 +306,7 @@ def _call(fn_name, *drop):
 
 # ------------------------------------------------------------------------------------------ predicates
 def _p_reshape(a, newshape, order="C"):
-    return arr(a, WITH_BOOL) and ints(newshape) and order == "C"
+    return arr(a, WITH_BOOL) and ints(newshape) and order in ("C", "F")
 
 
 def _p_transpose(a, axes=None):
@@ -328,7 +330,7 @@ def _p_expand_dims(a, axis):
 
 
 def _p_ravel(a, order="C"):
-    return arr(a, WITH_BOOL) and order == "C"
+    return arr(a, WITH_BOOL) and order in ("C", "F")
 
 
 def _p_flip(m, axis=None):
