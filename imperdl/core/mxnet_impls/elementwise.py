@@ -16,6 +16,8 @@ NumPy's exact result (dtype, shape, values). The guards and why:
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy
 
 from ..array import Array
@@ -265,14 +267,24 @@ def _clip_pred(a, a_min, a_max, out=None, **kwargs):
     return bool(bounds) and all(type(b) in kinds for b in bounds)
 
 
+# NumPy up to 1.24 ignores a NaN bound in clip; from 1.25 every element becomes NaN (as MXNet's maximum gives)
+def _clip_ignores_nan() -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (NumPy 1.17-1.24 deprecate the NaN bound they ignore)
+        return bool(numpy.clip(numpy.ones(1), numpy.nan, 2.0)[0] == 1.0)
+
+
+_CLIP_IGNORES_NAN = _clip_ignores_nan()
+
+
 def _clip(a, a_min, a_max, out=None):
     """NumPy's definition, minimum(maximum(a, a_min), a_max): MXNet's own clip differs when a_min > a_max.
-    NumPy 1.x's clip ignores a NaN bound (MXNet's maximum would make every element NaN)."""
+    A NaN bound follows the installed NumPy (``_CLIP_IGNORES_NAN``)."""
     mnp = B._mnp
     r = a
-    if a_min is not None and a_min == a_min:
+    if a_min is not None and (a_min == a_min or not _CLIP_IGNORES_NAN):
         r = mnp.maximum(r, a_min)
-    if a_max is not None and a_max == a_max:
+    if a_max is not None and (a_max == a_max or not _CLIP_IGNORES_NAN):
         r = mnp.minimum(r, a_max)
     return r.copy() if r is a else r
 
