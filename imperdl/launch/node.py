@@ -8,6 +8,7 @@ applies the NumPy/distutils shims) and turns what can go wrong into an exit stat
 from __future__ import annotations
 
 import os
+import socket
 import sys
 
 from .plan import BIND_FAILED
@@ -19,6 +20,10 @@ def main() -> int:
         print(f"imperdl.launch.node runs a ps-lite scheduler or server: DMLC_ROLE must be 'scheduler' or 'server', "
               f"got {role!r}", file=sys.stderr)
         return 2
+    if role == "scheduler" and not _port_free(os.environ.get("DMLC_PS_ROOT_PORT", "")):
+        print(f"the scheduler could not bind its port ({os.environ.get('DMLC_PS_ROOT_PORT')}): it is in use",
+              file=sys.stderr)
+        return BIND_FAILED
     from imperdl.core.backends import mxnet_backend
 
     mxnet_backend.load()  # a scheduler or server stays inside this call until the workers finish, then exits 0
@@ -33,6 +38,19 @@ def main() -> int:
         return BIND_FAILED
     print(f"the {role} could not start: {reason.splitlines()[-1]}", file=sys.stderr)
     return 1
+
+
+def _port_free(port: str) -> bool:
+    """Whether the scheduler's port can be bound here, found in milliseconds (MXNet's own bind comes after a
+    seconds-long import; it still fails cleanly if someone takes the port in between)."""
+    if not port.isdigit():
+        return True  # MXNet reports it
+    with socket.socket() as s:
+        try:
+            s.bind(("", int(port)))
+        except OSError:
+            return False
+    return True
 
 
 if __name__ == "__main__":

@@ -310,6 +310,22 @@ def test_port_taken_before_the_scheduler_binds_it_starts_again(tmp_path, tag, mo
     assert re.search(r"^\[worker 0\] rank 0 of 1 sum \[1\.0, 1\.0, 1\.0, 1\.0\]$", out, re.M), out
 
 
+@pytest.mark.mxnet
+def test_node_reports_mxnets_own_bind_failure(tag):
+    """The port taken between the node's quick check and MXNet's bind: MXNet's error becomes ``BIND_FAILED``."""
+    code = "import sys, imperdl.launch.node as n; n._port_free = lambda port: True; sys.exit(n.main())"
+    with socket.socket() as squatter:
+        squatter.bind(("", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        variables = plan.node_env(plan.Node("scheduler", 0), root_uri="127.0.0.1", port=port, workers=1, servers=1,
+                                  node_host="127.0.0.1", local=True)
+        proc = subprocess.run([sys.executable, "-c", code], env={**os.environ, **_env(tag), **variables},
+                              capture_output=True, text=True, timeout=LIMIT)
+    assert proc.returncode == plan.BIND_FAILED == 98, proc.stderr
+    assert f"the scheduler could not bind its port ({port} for the scheduler): it is in use" in proc.stderr
+
+
 def _free() -> int:
     with socket.socket() as s:
         s.bind(("", 0))
@@ -346,7 +362,8 @@ def test_hostfile_over_a_fake_ssh(tmp_path, tag):
     ssh.chmod(0o755)
     hosts = tmp_path / "hosts"
     hosts.write_text("# two 'machines'\nlocalhost\n127.0.0.1:1\n")
-    env = {**os.environ, **_env(tag), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env = {**os.environ, **_env(tag), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "IMPERDL_SSH": "ssh -p 2222"}
     proc = subprocess.Popen([sys.executable, "-m", "imperdl.launch", "-n", "2", "--hostfile", str(hosts),
                              "--timeout", str(LIMIT), _script(tmp_path, KV_SUM)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -361,5 +378,6 @@ def test_hostfile_over_a_fake_ssh(tmp_path, tag):
     assert len(re.findall(r"^\[worker \d\] rank \d of 2 sum \[3\.0, 3\.0, 3\.0, 3\.0\]$", out, re.M)) == 2, out
     assert "over ssh (2 hosts)" in err
     started = sorted(log.read_text().splitlines())
-    assert started == sorted(["localhost scheduler -o BatchMode=yes -tt", "localhost server -o BatchMode=yes -tt",
-                              "localhost worker -o BatchMode=yes -tt", "127.0.0.1 worker -o BatchMode=yes -tt"])
+    options = "-p 2222 -o BatchMode=yes -tt"
+    assert started == sorted([f"localhost scheduler {options}", f"localhost server {options}",
+                              f"localhost worker {options}", f"127.0.0.1 worker {options}"])
