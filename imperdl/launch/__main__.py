@@ -21,7 +21,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--python", help="the Python interpreter to run (default: this one, same path on every host)")
     p.add_argument("-e", "--env", action="append", default=[], metavar="NAME=VALUE",
                    help="set a variable for every process (repeatable; also sent to remote hosts)")
-    p.add_argument("script", help="the worker's Python script (or -m to run a module)")
+    p.add_argument("script", help="the worker's Python script")
     p.add_argument("args", nargs=argparse.REMAINDER, help="the script's arguments")
     return p
 

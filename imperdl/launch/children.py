@@ -1,6 +1,11 @@
 """Child processes of the launcher: each in its own session (so its whole process group, grandchildren included,
 can be signalled at once), its stdout and stderr forwarded line by line with a prefix, and killed at interpreter
 exit whatever happened (``atexit``), so the launcher never leaves a process behind.
+
+A launcher killed by SIGKILL runs no Python at all: on Linux each child is therefore started through a tiny exec
+shim that asks the kernel to SIGKILL it when the launcher dies (``PR_SET_PDEATHSIG``, kept across ``exec``; ~40 ms).
+That covers the children the launcher started (for ssh: the local ssh, whose death hangs up the remote side), not
+processes they started themselves, which the process-group signals reach in every other case.
 """
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from typing import IO
@@ -34,6 +40,21 @@ class Output:
                 pass
 
 
+# exec argv[2:] after asking for SIGKILL when the parent dies; exit at once if the parent (argv[1]) already died
+_SHIM = ("import ctypes, os, sys\n"
+         "ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)\n"  # PR_SET_PDEATHSIG = 1, SIGKILL = 9
+         "if os.getppid() != int(sys.argv[1]):\n    os._exit(137)\n"
+         "try:\n    os.execvp(sys.argv[2], sys.argv[2:])\n"
+         "except OSError as e:\n"
+         "    print(f'cannot run {sys.argv[2]}: {e.strerror}', file=sys.stderr)\n    os._exit(127)\n")
+
+
+def _with_death_signal(cmd: list[str]) -> list[str]:
+    if not sys.platform.startswith("linux"):
+        return cmd
+    return [sys.executable, "-I", "-S", "-c", _SHIM, str(os.getpid()), *cmd]
+
+
 class Child:
     """One started process and the two threads that forward its output."""
 
@@ -41,8 +62,8 @@ class Child:
                  drop: re.Pattern[bytes] | None = None):
         self.label = label
         self.proc = subprocess.Popen(
-            cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True)
+            _with_death_signal(cmd), env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, start_new_session=True)
         self.pgid = self.proc.pid  # the session leader's pid is its group's id
         with _live_lock:
             _live.add(self)

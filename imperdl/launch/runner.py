@@ -30,7 +30,7 @@ class _Retry(Exception):
 def run(argv: list[str], workers: int, servers: int = 1, hostfile: str | None = None, env: dict | None = None,
         timeout: float | None = None, output: IO[str] | None = None, *, errors: IO[str] | None = None,
         port: int | None = None, ssh: str | None = None, python: str | None = None, grace: float = 3.0,
-        finish_grace: float = 10.0) -> int:
+        finish_grace: float = 5.0) -> int:
     """Run ``python argv...`` as ``workers`` data-parallel workers with ``servers`` parameter servers and one
     scheduler (MXNet's ps-lite roles); return the exit status: 0 when every worker exited 0, else the first failing
     worker's status (128+N for death by signal N), 124 after ``timeout`` seconds, 130/143/129 after
@@ -160,8 +160,11 @@ class _Launch:
                                           {**plan.forwarded_env(self.extra), **variables}, cmd)
             # MXNet's import runs the scheduler/server loop, so imperdl's loader cannot hide the engine banner there
             drop = BANNER if node.role != "worker" else None
-            self.children.append(children.Child(node.label, cmd, env, self.output, drop=drop))
-        where = "on this machine" if local else f"over ssh ({len(self.hosts)} hosts)"
+            try:
+                self.children.append(children.Child(node.label, cmd, env, self.output, drop=drop))
+            except OSError as e:
+                raise LaunchError(f"cannot start the {node.label}: {cmd[0]}: {e.strerror or e}") from None
+        where = "on this machine" if local else f"over ssh ({len(self.hosts)} host(s))"
         self.say(f"started the scheduler, {self.servers} server(s) and {self.workers} worker(s) {where}, "
                  f"scheduler port {port}")
 
@@ -174,11 +177,11 @@ class _Launch:
         while True:
             if self.signalled is not None:
                 name = signal.Signals(self.signalled).name
-                self.say(f"got {name}: stopping all {self._running()} running process(es)")
+                self.say(f"got {name}{self._stopping()}")
                 return 128 + self.signalled
             if self.deadline is not None and time.monotonic() >= self.deadline:
                 waiting = [c.label for n, c in workers if n.index not in done] or ["the scheduler and servers"]
-                self.say(f"timed out after {self.timeout:g} s; still running: {', '.join(waiting)}; stopping all")
+                self.say(f"timed out after {self.timeout:g} s; still running: {', '.join(waiting)}{self._stopping()}")
                 return TIMED_OUT
             for node, child in others:
                 rc = child.poll()
@@ -186,16 +189,14 @@ class _Launch:
                     continue
                 if node.role == "scheduler" and rc == BIND_FAILED:
                     raise _Retry
-                self.say(f"{describe(child.label, rc)} while the workers were running; stopping all "
-                         f"{self._running()} running process(es)")
+                self.say(f"{describe(child.label, rc)} while the workers were running{self._stopping()}")
                 return exit_status(rc) or 1
             for node, child in workers:
                 rc = child.poll()
                 if rc is None or node.index in done:
                     continue
                 if rc != 0:
-                    self.say(f"{describe(child.label, rc)}; stopping the other {self._running()} "
-                             "running process(es)")
+                    self.say(f"{describe(child.label, rc)}{self._stopping()}")
                     return exit_status(rc)
                 done.add(node.index)
             if len(done) == len(workers):
@@ -221,8 +222,9 @@ class _Launch:
             self.say(f"{describe(label, rc)} after the workers finished")
         return 0
 
-    def _running(self) -> int:
-        return sum(c.poll() is None for c in self.children)
+    def _stopping(self) -> str:
+        running = [c.label for c in self.children if c.poll() is None]
+        return f"; stopping {', '.join(running)}" if running else ""
 
     # -- teardown and signals
 

@@ -229,15 +229,16 @@ def test_failing_worker_stops_everything_and_gives_its_status(tmp_path, tag):
     teardown = time.time() - float(stamp.read_text())
     assert status == 3, out + err
     assert "[worker 1] giving up" in out and "unreachable" not in out
-    assert re.search(r"^\[launch\] worker 1 exited with status 3; stopping the other \d running process", err, re.M)
+    assert "[launch] worker 1 exited with status 3; stopping scheduler, server 0, worker 0\n" in err
     assert not _tagged(tag)  # run() returned: nothing of it runs any more
-    assert teardown < 10, f"teardown took {teardown:.1f} s"
+    assert teardown < 5, f"teardown took {teardown:.1f} s"
 
 
 def test_hanging_worker_ends_at_the_timeout(tmp_path, tag):
     script = _script(tmp_path, """
-        import os, time
+        import os, subprocess, time
         if os.environ["IMPERDL_LAUNCH_INDEX"] == "0":
+            subprocess.Popen(["sleep", "600"])  # a grandchild: the process-group signals must reach it too
             time.sleep(600)
         print("finished")
     """)
@@ -246,7 +247,7 @@ def test_hanging_worker_ends_at_the_timeout(tmp_path, tag):
     elapsed = time.monotonic() - t0
     assert status == runner.TIMED_OUT == 124
     assert "[worker 1] finished" in out
-    assert "[launch] timed out after 3 s; still running: worker 0; stopping all" in err
+    assert "[launch] timed out after 3 s; still running: worker 0; stopping scheduler, server 0, worker 0" in err
     assert 3 <= elapsed < 3 + 8, elapsed
     assert not _tagged(tag)
 
@@ -277,7 +278,26 @@ def test_signal_to_the_launcher_stops_everything(tmp_path, tag, sig, status):
     finally:
         rc, err = launcher.finish(timeout=LIMIT)
     assert rc == status, err
-    assert f"[launch] got {sig.name}: stopping all" in err
+    assert f"[launch] got {sig.name}; stopping scheduler, server 0, worker 0, worker 1" in err
+
+
+def test_launcher_killed_by_sigkill_leaves_nothing(tmp_path, tag):
+    """SIGKILL runs none of the launcher's cleanup: the kernel's parent-death signal stops its children."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    script = _script(tmp_path, """
+        import os, time
+        print("ready", os.environ["IMPERDL_LAUNCH_INDEX"])
+        time.sleep(600)
+    """)
+    launcher = _Lines(["-n", "2", script], {**os.environ, **_env(tag)})
+    try:
+        launcher.wait_for(r"^\[worker \d\] ready", 2, timeout=LIMIT)
+        assert len(_tagged(tag)) >= 5  # the launcher, scheduler, server, two workers
+        launcher.proc.kill()
+    finally:
+        rc, _ = launcher.finish(timeout=LIMIT)
+    assert rc == -signal.SIGKILL  # (the tag fixture then checks that every child went with it)
 
 
 def test_explicit_port_in_use_is_a_clear_error(tmp_path, tag):
@@ -376,7 +396,7 @@ def test_hostfile_over_a_fake_ssh(tmp_path, tag):
             proc.wait()
     assert proc.returncode == 0, out + err
     assert len(re.findall(r"^\[worker \d\] rank \d of 2 sum \[3\.0, 3\.0, 3\.0, 3\.0\]$", out, re.M)) == 2, out
-    assert "over ssh (2 hosts)" in err
+    assert "over ssh (2 host(s))" in err
     started = sorted(log.read_text().splitlines())
     options = "-p 2222 -o BatchMode=yes -tt"
     assert started == sorted([f"localhost scheduler {options}", f"localhost server {options}",
