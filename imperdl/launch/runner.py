@@ -250,4 +250,4 @@ class _Launch:
 
     def _restore_handlers(self, previous: dict) -> None:
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)  # None: one set outside Python

@@ -192,7 +192,41 @@ def test_bad_arguments_are_refused_before_starting(kw, message, tag):
         run(["job.py"], env=_env(tag), **kw)
 
 
+def test_command_line_leaves_the_scripts_options_to_the_script():
+    from imperdl.launch.__main__ import main, parser
+
+    ns = parser().parse_args(["-n", "2", "--timeout", "9", "train.py", "--timeout", "5", "-n", "3"])
+    assert (ns.workers, ns.timeout, ns.script, ns.args) == (2, 9.0, "train.py", ["--timeout", "5", "-n", "3"])
+    with pytest.raises(SystemExit) as e:
+        main(["-n", "1", "--env", "NOVALUE", "train.py"])
+    assert e.value.code == 2
+
+
 # -- real runs on loopback
+
+
+def test_output_lines_arrive_whole_and_prefixed(tmp_path, tag):
+    """Two workers writing long lines fast to stdout and stderr: every line arrives whole, once, with its prefix;
+    a last line without a newline too. The workers use no KVStore, so the scheduler and server are stopped after
+    ``finish_grace``, and the launcher says so."""
+    script = _script(tmp_path, """
+        import os, sys
+        i = os.environ["IMPERDL_LAUNCH_INDEX"]
+        for n in range(300):
+            print(f"out {i} {n} " + i * 5000)
+            print(f"err {i} {n} " + i * 3000, file=sys.stderr)
+        sys.stdout.write(f"tail {i}")
+    """)
+    status, out, err = _launch([script], 2, tag, finish_grace=0.5)
+    assert status == 0, err[-2000:]
+    for stream, kind, width in ((out, "out", 5000), (err, "err", 3000)):
+        lines = [line for line in stream.splitlines() if not line.startswith(("[launch]", "[scheduler]", "[server"))]
+        expected = {f"[worker {i}] {kind} {i} {n} " + str(i) * width for i in (0, 1) for n in range(300)}
+        if kind == "out":
+            expected |= {"[worker 0] tail 0", "[worker 1] tail 1"}
+        assert len(lines) == len(expected) and set(lines) == expected
+    assert re.search(r"^\[launch\] every worker exited 0, but scheduler, server 0 did not stop within 0\.5 s", err,
+                     re.M)
 
 
 @pytest.mark.mxnet
