@@ -26,7 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MARK = "BENCH-RESULT "
 
 
-def worker(hidden: int, steps: int, warmup: int) -> None:
+def worker(hidden: int, steps: int, warmup: int, split: bool) -> None:
     import imperdl.distributed as dist
     from imperdl.core import Array, grad_and_loss
     from imperdl.nn import layers
@@ -44,13 +44,18 @@ def worker(hidden: int, steps: int, warmup: int) -> None:
         h = layers.relu(layers.affine(X, p["W1"], p["b1"]))
         return layers.softmax_loss(layers.affine(h, p["W2"], p["b2"]), y)
 
-    comm = 0.0
+    comm = wait = 0.0
     for t in range(warmup + steps):
         if t == warmup:
             dist.barrier()
-            start, comm = time.perf_counter(), 0.0
+            start, comm, wait = time.perf_counter(), 0.0, 0.0
         grads, _ = grad_and_loss(loss_fn)(params, Xs, ys)
         c0 = time.perf_counter()
+        if split and size > 1:  # wait for the slowest worker first, so the allreduce time is the transfer alone
+            dist.barrier()
+            c1 = time.perf_counter()
+            wait += c1 - c0
+            c0 = c1
         grads = dist.allreduce_gradients(grads)
         comm += time.perf_counter() - c0
         params = {k: params[k] - 0.1 * grads[k] for k in params}
@@ -60,6 +65,7 @@ def worker(hidden: int, steps: int, warmup: int) -> None:
     if rank == 0:
         print(MARK + json.dumps({"workers": size, "launched": bool(os.environ.get("IMPERDL_LAUNCH")),
                                  "step_ms": 1e3 * elapsed / steps, "allreduce_ms": 1e3 * comm / steps,
+                                 "wait_ms": 1e3 * wait / steps,
                                  "grad_bytes": nbytes}), flush=True)
 
 
@@ -77,11 +83,13 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--quick", action="store_true", help="10 timed steps")
     p.add_argument("--workers", default="1,2,4")
+    p.add_argument("--split", action="store_true",
+                   help="a barrier before each allreduce: shows waiting for the slowest worker apart from the transfer")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     steps = 10 if args.quick else args.steps
     if args.worker:
-        worker(args.hidden, steps, warmup=3)
+        worker(args.hidden, steps, warmup=3, split=args.split)
         return []
 
     import subprocess
@@ -91,6 +99,8 @@ def main(argv=None) -> list[dict]:
     env = {"PYTHONPATH": os.pathsep.join(x for x in (ROOT, os.environ.get("PYTHONPATH", "")) if x),
            "OMP_NUM_THREADS": "1"}
     cmd = [os.path.abspath(__file__), "--worker", "--hidden", str(args.hidden), "--steps", str(steps)]
+    if args.split:
+        cmd.append("--split")
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DMLC_") and k != "IMPERDL_LAUNCH"}
     one = subprocess.run([sys.executable, *cmd], capture_output=True, text=True, timeout=600, env={**clean, **env})
     results = [{**_parse(one.stdout + one.stderr), "label": "one process"}]
@@ -104,12 +114,12 @@ def main(argv=None) -> list[dict]:
     base = results[0]["step_ms"]
     g = results[0]["grad_bytes"]
     print(f"MLP 64-{args.hidden}-10 float32, global batch 256, gradients G = {g / 1e3:.1f} kB per step\n")
-    print(f"{'run':24s} {'step ms':>9s} {'allreduce ms':>13s} {'overhead ms':>12s} {'bytes/step/worker':>18s} "
-          f"{'server bytes/step':>18s}")
+    print(f"{'run':24s} {'step ms':>9s} {'wait ms':>8s} {'allreduce ms':>13s} {'overhead ms':>12s} "
+          f"{'bytes/step/worker':>18s} {'server bytes/step':>18s}")
     for r in results:
-        n = r["workers"] if r["launched"] else 0
-        print(f"{r['label']:24s} {r['step_ms']:9.2f} {r['allreduce_ms']:13.2f} {r['step_ms'] - base:12.2f} "
-              f"{2 * g if n else 0:18d} {2 * n * g:18d}")
+        n = r["workers"] if r["launched"] and r["workers"] > 1 else 0  # (a world of one sends nothing)
+        print(f"{r['label']:24s} {r['step_ms']:9.2f} {r['wait_ms']:8.2f} {r['allreduce_ms']:13.2f} "
+              f"{r['step_ms'] - base:12.2f} {2 * g if n else 0:18d} {2 * n * g:18d}")
     print("\nPredicted transfer time per step on a real network (one server; with S servers, big arrays split "
           "S ways: divide the server column by S):")
     print(f"{'gradients':>12s} {'workers':>8s} {'link':>10s} {'worker ms':>10s} {'server ms':>10s}")
