@@ -72,4 +72,30 @@ def solver(data, ckpt: str, epochs: int, kvstore, resume=None):
                   checkpoint_name=ckpt, kvstore=kvstore, resume=resume)
 
 
+def iter_solver(data, epochs: int, kvstore):
+    from imperdl.nn import NDArrayIter, Solver
+
+    train = NDArrayIter(data["X_train"], data["y_train"], batch_size=100, shuffle=True)
+    test = NDArrayIter(data["X_val"], data["y_val"], batch_size=100)
+    return Solver(TwoLayer(), train, test, update_rule="sgd", optim_config={"learning_rate": 0.1},
+                  num_epochs=epochs, verbose=False, num_train_samples=200, kvstore=kvstore, seed=5)
+
+
+class NaNAt:
+    """A CS231n-style model (params dict, loss(X, y=None)) whose loss is NaN on its ``step``-th training call."""
+
+    def __init__(self, step):
+        self.params = init_params("float32", seed=0)
+        self.step, self.calls = step, 0
+
+    def loss(self, X, y=None):
+        scores = layers.affine(layers.relu(layers.affine(X, self.params["W1"], self.params["b1"])),
+                               self.params["W2"], self.params["b2"])
+        if y is None:
+            return scores
+        self.calls += 1
+        value = layers.softmax_loss(scores, y)
+        return value * float("nan") if self.calls - 1 == self.step else value
+
+
 _ = np  # (imported for the side effect of the NumPy face being ready in workers)

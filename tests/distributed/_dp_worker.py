@@ -32,6 +32,25 @@ if mode == "sync":
     s.train()
     onp.savez(os.path.join(out, f"solver-rank{rank}.npz"), loss=onp.array(s.loss_history),
               **{k: v.asnumpy() for k, v in s.model.params.items()})
+    # the MinPy form: a shuffling iterator seeded differently on each worker; rank 0's order is the one used
+    onp.random.seed(rank)
+    s = common.iter_solver(data, 1, "dist_sync")
+    s.train()
+    onp.savez(os.path.join(out, f"iter-rank{rank}.npz"), loss=onp.array(s.loss_history),
+              **{k: v.asnumpy() for k, v in s.model.params.items()})
+    # a non-finite loss on one worker only stops every worker at the same step
+    from imperdl.nn import Solver
+    from imperdl.nn.solver import NonFiniteLossError
+
+    s = Solver(common.NaNAt(step=4 if rank == 1 else None), data, batch_size=50, num_epochs=1, seed=3,
+               verbose=False, num_train_samples=100, optim_config={"learning_rate": 0.1}, kvstore="dist_sync")
+    try:
+        s.train()
+        stopped = -1
+    except NonFiniteLossError as e:
+        stopped = e.step
+    onp.savez(os.path.join(out, f"nan-rank{rank}.npz"), step=stopped, loss=onp.array(s.loss_history),
+              **{k: v.asnumpy() for k, v in s.model.params.items()})
 elif mode == "async":
     dist.init("dist_async")
     rank, size = dist.rank(), dist.world_size()

@@ -77,7 +77,7 @@ def test_solver_checkpoint_resume_matches_one_process(sync_run, digits, tmp_path
     for k in r0.files:
         assert onp.array_equal(r0[k], r1[k]), f"{k} differs between the workers"
     assert sorted(os.listdir(sync_run)) == sorted(  # one checkpoint, written by rank 0, no temporary file left
-        ["solver.npz", "solver-rank0.npz", "solver-rank1.npz"]
+        ["solver.npz"] + [f"{w}-rank{r}.npz" for w in ("solver", "iter", "nan") for r in (0, 1)]
         + [f"steps-{d}-rank{r}.npz" for d in ("float32", "float64") for r in (0, 1)])
     onp.random.seed(0)  # rank 0's initial parameters
     s = common.solver(digits, str(tmp_path / "one"), 3, None)
@@ -88,6 +88,27 @@ def test_solver_checkpoint_resume_matches_one_process(sync_run, digits, tmp_path
     from imperdl.nn.checkpoint import load_checkpoint
 
     assert load_checkpoint(sync_run / "solver.npz")["step"] == len(s.loss_history) == 3 * (1397 // 50)
+
+
+def test_minpy_form_shuffling_iterator_follows_rank_0(sync_run, digits):
+    r0, r1 = onp.load(sync_run / "iter-rank0.npz"), onp.load(sync_run / "iter-rank1.npz")
+    for k in r0.files:
+        assert onp.array_equal(r0[k], r1[k]), f"{k} differs between the workers"
+    onp.random.seed(0)  # rank 0's iterator seed and parameters
+    s = common.iter_solver(digits, 1, None)
+    s.train()
+    assert len(s.loss_history) == len(r0["loss"]) == -(-1397 // 100)
+    onp.testing.assert_allclose(r0["loss"], s.loss_history, rtol=1e-4)
+    for k, v in s.model.params.items():
+        onp.testing.assert_allclose(r0[k], v.asnumpy(), rtol=1e-4, atol=1e-5, err_msg=k)
+
+
+def test_non_finite_loss_on_one_worker_stops_all_at_the_same_step(sync_run):
+    r0, r1 = onp.load(sync_run / "nan-rank0.npz"), onp.load(sync_run / "nan-rank1.npz")
+    assert int(r0["step"]) == int(r1["step"]) == 4  # only rank 1's loss was NaN
+    for k in r0.files:
+        assert onp.array_equal(r0[k], r1[k]), k
+    assert onp.isfinite(r0["W1"]).all() and len(r0["loss"]) == 4  # parameters from before the bad step
 
 
 def test_dist_async_with_server_optimizer_converges(tmp_path):
