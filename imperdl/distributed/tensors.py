@@ -62,7 +62,14 @@ def to_mx(a: Array):
 
 def to_send(a: Array):
     """A private MXNet copy of ``a`` to push: MXNet's dist store later writes pulled sums into the very buffer
-    that was pushed (measured: the caller's gradients came back overwritten), so the caller's is never pushed."""
+    that was pushed (measured: the caller's gradients came back overwritten), so the caller's is never pushed.
+
+    On the host side the copy is NumPy's (then shared with MXNet): MXNet's own CPU copy is built without AVX and
+    costs ~5x more (38,410 floats: 74 us against ~15 us measured).
+    """
+    ctx = a.context
+    if mxb.ZERO_COPY and ctx.device_type == "cpu" and ctx.device_id == 0 and a.ndim:
+        return to_mx(Array(a.asnumpy()))  # (asnumpy: one copy, and the array is not exported to NumPy)
     x = to_mx(a)
     with mxb.section:
         return x.copy()
