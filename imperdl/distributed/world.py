@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 from contextlib import contextmanager
 
 from imperdl.core.backends import mxnet_backend as mxb
@@ -91,10 +92,27 @@ def init(kvstore: str = "dist_sync", timeout: float | None = None) -> None:
             kv = mx.kv.create(kind)
         _world = World(kind, kv, kv.rank, kv.num_workers, timeout, dog)
         atexit.register(shutdown)
+        _watch_uncaught()
     else:
         mx = mxb.load()
         kv = None if mx is None else mx.kv.create(kind)
         _world = World(kind, kv, 0, 1, timeout)
+
+
+_failed = False
+
+
+def _watch_uncaught() -> None:
+    """Remember an uncaught exception, so that ``shutdown`` leaves without MXNet's exit barrier (the others are not
+    coming to it: this worker's traceback and exit status should reach the launcher now, not after a timeout)."""
+    previous = sys.excepthook
+
+    def hook(kind, value, tb):
+        global _failed
+        _failed = True
+        previous(kind, value, tb)
+
+    sys.excepthook = hook
 
 
 def shutdown() -> None:
@@ -105,6 +123,10 @@ def shutdown() -> None:
     if w is None:
         return
     _world = None
+    if w.kv is not None and w.distributed and _failed:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)  # (what Python's exit status for an uncaught exception is)
     if w.kv is not None and w.distributed:
         import gc
 
