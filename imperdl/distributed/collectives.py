@@ -142,6 +142,9 @@ def allreduce_gradients(grads: dict, op: str = "mean") -> dict:
         raise ValueError(f"imperdl.distributed.allreduce_gradients: op must be 'mean' or 'sum', got {op!r}")
     w = current("allreduce_gradients()")
     entries = _entries(grads, "allreduce_gradients")
+    if w.distributed and not w.sync:
+        raise RuntimeError("imperdl.distributed.allreduce_gradients: a 'dist_async' store has no step at which a sum "
+                           "of all workers exists; train with set_optimizer(...) and update_on_server(grads, params)")
     listed = {n for n, v in grads.items() if isinstance(v, (list, tuple))}
     if w.size == 1 and (w.kv is None or not listed):  # a world of one process and one copy: nothing to add
         return _one_process(entries, listed, op)
