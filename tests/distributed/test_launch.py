@@ -230,9 +230,20 @@ def test_output_lines_arrive_whole_and_prefixed(tmp_path, tag):
 
 
 @pytest.mark.mxnet
-def test_two_workers_one_server_sum_through_the_kvstore(tmp_path, tag):
-    status, out, err = _launch([_script(tmp_path, KV_SUM)], 2, tag)
+def test_two_workers_one_server_sum_through_the_kvstore(tmp_path, tag, monkeypatch):
+    """The whole run on loopback, after a port clash: the free port the launcher chose first is taken by someone
+    else before the scheduler binds it, so the scheduler exits ``BIND_FAILED`` and the launcher starts everything
+    again on another port. Then each worker pushes rank+1 and pulls the sum, 1 + 2."""
+    with socket.socket() as squatter:
+        squatter.bind(("", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        ports = iter([taken])
+        monkeypatch.setattr(runner, "free_port", lambda: next(ports, None) or _free())
+        status, out, err = _launch([_script(tmp_path, KV_SUM)], 2, tag)
     assert status == 0, out + err
+    assert f"[launch] port {taken} was taken before the scheduler bound it; starting again (attempt 2 of 5)" in err
+    assert "[scheduler] the scheduler could not bind its port" in err
     results = re.findall(r"^\[worker (\d)\] rank (\d) of 2 sum \[3\.0, 3\.0, 3\.0, 3\.0\]$", out, re.M)
     assert sorted(w for w, _ in results) == ["0", "1"] and sorted(r for _, r in results) == ["0", "1"], out
     assert sorted(re.findall(r"^\[worker (\d)\] to stderr$", err, re.M)) == ["0", "1"], err
@@ -348,23 +359,6 @@ def test_explicit_port_in_use_is_a_clear_error(tmp_path, tag):
 
 
 @pytest.mark.mxnet
-def test_port_taken_before_the_scheduler_binds_it_starts_again(tmp_path, tag, monkeypatch):
-    """The free port the launcher chose is taken by someone else before the scheduler binds it: the scheduler
-    exits ``BIND_FAILED``, the launcher starts everything again on another port and the run succeeds."""
-    with socket.socket() as squatter:
-        squatter.bind(("", 0))
-        squatter.listen()
-        taken = squatter.getsockname()[1]
-        ports = iter([taken])
-        monkeypatch.setattr(runner, "free_port", lambda: next(ports, None) or _free())
-        status, out, err = _launch([_script(tmp_path, KV_SUM)], 1, tag)
-    assert status == 0, out + err
-    assert f"[launch] port {taken} was taken before the scheduler bound it; starting again (attempt 2 of 5)" in err
-    assert "[scheduler] the scheduler could not bind its port" in err
-    assert re.search(r"^\[worker 0\] rank 0 of 1 sum \[1\.0, 1\.0, 1\.0, 1\.0\]$", out, re.M), out
-
-
-@pytest.mark.mxnet
 def test_node_reports_mxnets_own_bind_failure(tag):
     """The port taken between the node's quick check and MXNet's bind: MXNet's error becomes ``BIND_FAILED``."""
     code = "import sys, imperdl.launch.node as n; n._port_free = lambda port: True; sys.exit(n.main())"
@@ -389,9 +383,10 @@ def _free() -> int:
 # -- over ssh (a fake ssh that runs the remote command here)
 
 FAKE_SSH = """#!{python}
-# ssh stand-in: skip the options, log the host and role, run the remote command here with sh; a scheduler host that
-# is slow to come up (2 s) shows that workers started before the scheduler listens still connect
-import os, re, sys, time
+# ssh stand-in: skip the options, log the host and role, run the remote command here with sh. The scheduler is only
+# started once both workers have loaded MXNet (their marker files exist): the workers then create their KVStore
+# while no scheduler listens yet, and must still connect
+import glob, os, re, sys, time
 args = sys.argv[1:]
 i = 0
 while args[i].startswith("-"):
@@ -401,7 +396,9 @@ role = re.search(r"DMLC_ROLE=(\\w+)", command).group(1)
 with open({log!r}, "a") as f:
     f.write(f"{{host}} {{role}} {{' '.join(args[:i])}}\\n")
 if role == "scheduler":
-    time.sleep(2)
+    end = time.monotonic() + 60
+    while len(glob.glob({ready!r} + "/ready.*")) < 2 and time.monotonic() < end:
+        time.sleep(0.05)
 os.execvp("sh", ["sh", "-c", command])
 """
 
@@ -412,14 +409,16 @@ def test_hostfile_over_a_fake_ssh(tmp_path, tag):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     ssh = bin_dir / "ssh"
-    ssh.write_text(FAKE_SSH.format(python=sys.executable, log=str(log)))
+    ssh.write_text(FAKE_SSH.format(python=sys.executable, log=str(log), ready=str(tmp_path)))
+    marker = f'    open(f"{tmp_path}/ready.{{os.getpid()}}", "w").close()\n'
+    worker = KV_SUM.replace("    kv = mx.kv.create", "    import os\n" + marker + "    kv = mx.kv.create")
     ssh.chmod(0o755)
     hosts = tmp_path / "hosts"
     hosts.write_text("# two 'machines'\nlocalhost\n127.0.0.1:1\n")
     env = {**os.environ, **_env(tag), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
            "IMPERDL_SSH": "ssh -p 2222"}
     proc = subprocess.Popen([sys.executable, "-m", "imperdl.launch", "-n", "2", "--hostfile", str(hosts),
-                             "--timeout", str(LIMIT), _script(tmp_path, KV_SUM)],
+                             "--timeout", str(LIMIT), _script(tmp_path, worker)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
@@ -431,6 +430,7 @@ def test_hostfile_over_a_fake_ssh(tmp_path, tag):
     assert proc.returncode == 0, out + err
     assert len(re.findall(r"^\[worker \d\] rank \d of 2 sum \[3\.0, 3\.0, 3\.0, 3\.0\]$", out, re.M)) == 2, out
     assert "over ssh (2 host(s))" in err
+    assert len(list(tmp_path.glob("ready.*"))) == 2
     started = sorted(log.read_text().splitlines())
     options = "-p 2222 -o BatchMode=yes -tt"
     assert started == sorted([f"localhost scheduler {options}", f"localhost server {options}",
