@@ -128,6 +128,26 @@ def test_killed_worker_ends_the_run_with_an_error(tmp_path):
     assert "worker" in text and ("signal" in text or "status" in text or "did not finish" in text), text[-2000:]
 
 
+def test_example_reaches_the_same_accuracy_launched_and_alone():
+    """The README's command: examples/distributed_digits.py on 2 workers and as one process."""
+    from imperdl.launch import run
+
+    _mxb.load() or pytest.skip("needs MXNet")
+    example = str(ROOT / "examples" / "distributed_digits.py")
+    env = {"PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
+           "OMP_NUM_THREADS": "1"}
+    out = io.StringIO()
+    assert run([example, "--epochs", "2"], workers=2, timeout=LIMIT, output=out, env=env) == 0, out.getvalue()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DMLC_") and k != "MXNET_ENGINE_TYPE"}
+    alone = subprocess.run([sys.executable, example, "--epochs", "2"], capture_output=True, text=True,
+                           timeout=LIMIT, env={**clean, **env})
+    assert alone.returncode == 0, alone.stderr[-2000:]
+    launched = [line.split("] ", 1)[1] for line in out.getvalue().splitlines() if "final test accuracy" in line]
+    assert len(launched) == 1  # rank 0 alone prints it
+    assert launched[0] == alone.stdout.strip().splitlines()[-1]
+    assert float(launched[0].split(": ")[1]) > 0.7  # (2 epochs; 5 reach 0.935, both ways)
+
+
 def test_watchdog_ends_a_blocked_call_with_a_message():
     code = ("import time\nfrom imperdl.distributed.watchdog import Watchdog\n"
             "with Watchdog(0.5, 'rank 1 of 2').guard('allreduce_gradients'):\n    time.sleep(30)\n")
