@@ -11,6 +11,7 @@ Writing is atomic: the file is written under a temporary name in the target dire
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -22,7 +23,7 @@ import numpy
 
 __all__ = [
     "CheckpointError", "save_checkpoint", "load_checkpoint", "atomic_write", "random_state_to_tree",
-    "random_state_from_tree", "FORMAT", "VERSION",
+    "random_state_from_tree", "dumps", "loads", "FORMAT", "VERSION",
 ]
 
 FORMAT = "imperdl-checkpoint"
@@ -108,15 +109,31 @@ def _encode(x, arrays: dict, where: str):
     return {"__array__": key}
 
 
-def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
-    """Write ``state`` (arrays and JSON values in nested dicts/lists) to ``path`` atomically."""
+def _payload(state: dict) -> dict:
     if not isinstance(state, dict):
         raise TypeError(f"save_checkpoint: state must be a dict, got {type(state).__name__}")
     arrays: dict[str, numpy.ndarray] = {}
     tree = _encode(state, arrays, "state")
     meta = json.dumps({"format": FORMAT, "version": VERSION, "state": tree}, allow_nan=True)
-    payload = {**arrays, _META: numpy.array(meta)}
+    return {**arrays, _META: numpy.array(meta)}
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
+    """Write ``state`` (arrays and JSON values in nested dicts/lists) to ``path`` atomically."""
+    payload = _payload(state)
     atomic_write(path, lambda f: numpy.savez(f, **payload))
+
+
+def dumps(state: dict) -> bytes:
+    """``state`` in the checkpoint format, as bytes (what a distributed Solver sends from rank 0 to the others)."""
+    buf = io.BytesIO()
+    numpy.savez(buf, **_payload(state))
+    return buf.getvalue()
+
+
+def loads(data: bytes, where: str = "<bytes>") -> dict:
+    """The state in ``data`` written by ``dumps`` (the same checks as ``load_checkpoint``)."""
+    return _read(io.BytesIO(data), where)
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -142,8 +159,12 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path!r}")
+    return _read(path, path)
+
+
+def _read(source, path: str) -> dict:
     try:
-        z = numpy.load(path, allow_pickle=False)
+        z = numpy.load(source, allow_pickle=False)
         if not isinstance(z, numpy.lib.npyio.NpzFile):
             raise CheckpointError(f"{path!r} is a single .npy array, not an imperdl checkpoint (.npz)")
         with z:

@@ -31,6 +31,16 @@ from ``(seed, step)`` and stores that seed; ``resume=`` restores everything and 
 interrupted-and-resumed run ends with exactly the parameters of an uninterrupted run with the same settings.
 An explicit ``seed=`` also reseeds them when training starts, so two runs with the same seed draw the same
 minibatches and the same dropout masks.
+
+Data parallel (``kvstore='dist_sync'``, run under ``python -m imperdl.launch -n N``; under plain ``python`` it is
+one process and nothing changes): ``train()`` joins the run (``imperdl.distributed.init``), rank 0 resumes from
+the checkpoint if asked and sends its whole training state (parameters, optimiser state, sampling generator, data
+iterator order and position) to every worker, so all draw the same minibatches. Each worker computes on rows
+``rank::N`` of every minibatch, so ``batch_size`` (or the iterator's batch) stays the *global* batch and each worker
+sees about batch_size / N rows. Its gradients and loss, weighted by its share of the rows, are summed through the
+KVStore with the loss riding along, so a step equals one process's step on the whole batch (float tolerance) and
+every worker sees the same loss: a non-finite loss stops every worker at the same step. Rank 0 alone prints and
+writes checkpoints; every worker computes the accuracy checks (they keep the sampling generators in step).
 """
 from __future__ import annotations
 
@@ -55,14 +65,16 @@ from imperdl.core import (
 )
 
 from . import optim
-from .checkpoint import load_checkpoint, random_state_from_tree, random_state_to_tree, save_checkpoint
+from .checkpoint import dumps, load_checkpoint, loads, random_state_from_tree, random_state_to_tree, save_checkpoint
 from .io import DataBatch
 from .model import ModelBase
 
 __all__ = ["Solver", "NonFiniteLossError"]
 
 _COMMON = {"update_rule", "optim_config", "lr_decay", "num_epochs", "print_every", "verbose",
-           "checkpoint_name", "checkpoint_every", "resume", "seed", "num_val_samples", "task_type"}
+           "checkpoint_name", "checkpoint_every", "resume", "seed", "num_val_samples", "task_type", "kvstore"}
+_KVSTORES = (None, "dist_sync", "dist_device_sync", "local", "device")
+_LOSS_KEY = "\0loss"  # the loss travels with the gradients (a name no parameter has)
 _DICT_ONLY = {"batch_size"}
 _INIT = {"init_rule", "init_config"}
 _TRAIN_SAMPLES = {"num_train_samples", "train_acc_num_samples"}
@@ -159,7 +171,8 @@ class Solver:
     Extras: checkpoint_name (one file, ``<name>.npz``, replaced atomically at every checkpoint; CS231n wrote a
     pickle per epoch), checkpoint_every (steps; default: every epoch), resume (a checkpoint path, or True for
     checkpoint_name when that file exists), seed (minibatch sampling, and imperdl's global generators at the
-    start of training and at each checkpoint).
+    start of training and at each checkpoint), kvstore ('dist_sync': data-parallel training when started with
+    ``python -m imperdl.launch -n N``, one process otherwise; see the module docstring).
     """
 
     def __init__(self, model, data=None, test_iter=None, **kwargs: Any):
@@ -211,6 +224,13 @@ class Solver:
         if resume is True and name is None:
             raise ValueError("Solver: resume=True resumes from checkpoint_name, but no checkpoint_name was given")
         self.resume = resume
+
+        self.kvstore = kwargs.pop("kvstore", None)
+        if self.kvstore not in _KVSTORES:
+            hint = (" ('dist_async' trains only with the update on the servers: see imperdl.distributed."
+                    "set_optimizer and update_on_server)" if self.kvstore == "dist_async" else "")
+            raise ValueError(f"Solver: kvstore must be one of {_KVSTORES}, got {self.kvstore!r}{hint}")
+        self._world = None  # (rank, size) once a distributed run has started
 
         seed = kwargs.pop("seed", None)
         self._seed_given = seed is not None
@@ -369,9 +389,68 @@ class Solver:
         self._grad_mode = "autograd"
         return vjp(None), stop_gradient(out)
 
+    # ------------------------------------------------------------------ data parallel (kvstore=...)
+    @property
+    def _parallel(self) -> bool:
+        return self._world is not None and self._world[1] > 1
+
+    @property
+    def rank(self) -> int:
+        """This worker's rank in a ``kvstore`` run (0 otherwise): only rank 0 prints and writes checkpoints."""
+        return 0 if self._world is None else self._world[0]
+
+    def _join(self) -> None:
+        """Join the run (``imperdl.distributed.init``) and start every worker from rank 0's training state."""
+        from imperdl import distributed
+
+        distributed.init(self.kvstore)
+        self._world = distributed.rank(), distributed.world_size()
+        if self._parallel:
+            self.verbose = self.verbose and self.rank == 0
+
+    def _sync_state(self) -> None:
+        """Rank 0's whole training state (parameters, optimiser state, sampling generator, data order, position)
+        on every worker: after this, the workers draw the same minibatches and hold the same parameters."""
+        from imperdl import distributed
+
+        data = distributed.broadcast_bytes(dumps(self._state()) if self.rank == 0 else None)
+        if self.rank != 0:
+            self._apply_state(loads(data, "rank 0's training state"), "rank 0's training state")
+
+    def _shard(self, batch: DataBatch) -> tuple[DataBatch, float]:
+        """Rows ``rank::world_size`` of the batch, and this shard's share of the batch (its gradient weight)."""
+        rank, size = self._world
+        n = int(batch.data[0].shape[0])
+        rows = numpy.arange(rank, n, size)
+        if len(rows) == 0:
+            raise ValueError(f"Solver: a batch of {n} samples cannot be shared by {size} workers (each needs >= 1)")
+
+        def take(xs):
+            return None if xs is None else [Array(numpy.ascontiguousarray(_host(x)[rows])) for x in xs]
+
+        index = None if batch.index is None else numpy.asarray(batch.index)[rows]
+        return DataBatch(take(batch.data), take(batch.label), pad=0, index=index), len(rows) / n
+
+    def _combine(self, grads: dict, loss, weight: float) -> tuple[dict, Any]:
+        """The gradients and loss of the whole batch: each worker's, weighted by its share, summed over workers
+        (so a step equals one process's step on the concatenated batch, the regularisation term included)."""
+        from imperdl import distributed
+
+        local = {k: g * weight for k, g in grads.items()}
+        value = numpy.asarray(float(loss) * weight, dtype=numpy.float32)  # (the servers keep float32 precision)
+        local[_LOSS_KEY] = Array(value)
+        total = distributed.allreduce_gradients(local, op="sum")
+        loss = total.pop(_LOSS_KEY)
+        return total, loss
+
     def _step(self, batch: DataBatch) -> None:
         t = self._step_count
-        grads, loss = self._grads_and_loss(batch)
+        if self._parallel:
+            shard, weight = self._shard(batch)
+            grads, loss = self._grads_and_loss(shard)
+            grads, loss = self._combine(dict(grads), loss, weight)
+        else:
+            grads, loss = self._grads_and_loss(batch)
         self._ring.append((t, dict(self.model.params), {k: dict(c) for k, c in self.optim_configs.items()}, grads))
         self._settle()  # the previous step's loss: its computation is long finished
         self._pending = (t, self.epoch, loss)
@@ -585,7 +664,8 @@ class Solver:
 
     def _reseed_global(self) -> None:
         """Seed imperdl's global generators from (seed, step): a resumed run can do the same."""
-        self._global_seed = int(numpy.random.SeedSequence([self.seed, self._step_count]).generate_state(1)[0])
+        entropy = [self.seed, self._step_count] + ([self.rank] if self._parallel else [])  # own dropout masks
+        self._global_seed = int(numpy.random.SeedSequence(entropy).generate_state(1)[0])
         _seed_global(self._global_seed)
 
     def save_checkpoint(self, path: str | os.PathLike | None = None) -> str:
@@ -598,7 +678,8 @@ class Solver:
             raise ValueError("Solver.save_checkpoint: no path given and no checkpoint_name set")
         self._settle()
         self._reseed_global()
-        save_checkpoint(path, self._state())
+        if self.rank == 0:  # (a data-parallel run: every worker holds the same state; one writes it)
+            save_checkpoint(path, self._state())
         self._last_saved = self._step_count, self.epoch
         return path
 
@@ -611,7 +692,9 @@ class Solver:
     def load_checkpoint(self, path: str | os.PathLike) -> None:
         """Restore the training state written by ``save_checkpoint`` (parameter names and shapes must match)."""
         path = os.fspath(path)
-        state = load_checkpoint(path)
+        self._apply_state(load_checkpoint(path), path)
+
+    def _apply_state(self, state: dict, path: str) -> None:
         if state.get("kind") != "imperdl.nn.Solver":
             raise ValueError(f"Solver: {path!r} is a checkpoint but not of a Solver (kind {state.get('kind')!r})")
         if state["style"] != self._style:
@@ -677,11 +760,16 @@ class Solver:
     def train(self) -> None:
         """Run (or, with ``resume``, continue) the optimisation; afterwards ``model.params`` are the best ones."""
         self._ensure_ready()
+        if self.kvstore is not None and self._world is None:
+            self._join()
         if self.resume is not None:
             path = self.checkpoint_path if self.resume is True else os.fspath(self.resume)
-            if self.resume is not True or os.path.exists(path):
+            # a data-parallel run: rank 0 reads the checkpoint and sends it to the others (_sync_state)
+            if (self.resume is not True or os.path.exists(path)) and self.rank == 0:
                 self.load_checkpoint(path)
             self.resume = None  # a second train() continues from memory
+        if self._parallel:
+            self._sync_state()
         if self._step_count == 0 and self._seed_given:
             self._reseed_global()  # seed= covers dropout masks too: they come from imperdl's global generators
         per_epoch = self._steps_per_epoch()
