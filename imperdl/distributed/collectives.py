@@ -8,11 +8,19 @@ A dict value may also be a list of Arrays, one per context of this process (``lo
 Large tensors: MXNet splits an array of more than ``MXNET_KVSTORE_BIGARRAY_BOUND`` elements (default 1,000,000)
 into equal parts, one per server, so with ``-s S`` servers the traffic of big layers is spread over S processes
 (and machines); smaller arrays go whole to one server chosen from the key.
+
+float64: MXNet 1.9.1's parameter servers keep every value at float32 precision (measured: ``1 + 1e-12`` pushed or
+initialised as float64 comes back as ``1.0``). So float64 tensors never travel as float64 values: their bytes go
+as 16-bit words carried by float32 values (integers below 2**16, exact), broadcasts directly, and gradient sums as
+a gather (each worker writes its words into its own row of zeros; the server's sum of one non-zero and zeros is
+exact) followed by a float64 sum in rank order on every worker. Exact and identical on all workers, at twice the
+bytes per worker and ``world_size`` times the bytes pulled.
 """
 from __future__ import annotations
 
 import numpy
 
+from imperdl.context import cpu
 from imperdl.core import Array
 from imperdl.core.backends import mxnet_backend as mxb
 
@@ -115,6 +123,54 @@ def _pull_into(w: World, keys, entries, what: str, push=None) -> list[list]:
     return outs
 
 
+def _host_sum(copies) -> numpy.ndarray:
+    """The float64 sum of a tensor's per-context copies, on the host."""
+    total = copies[0].asnumpy()
+    for c in copies[1:]:
+        total = total + c.asnumpy()
+    return total
+
+
+def _exact_f64(w: World, entries, op: str) -> list[list[Array]]:
+    """The float64 entries summed over the workers exactly: a gather of their bytes, then a sum in rank order."""
+    mx = mxb.load()
+    local = [_host_sum(copies) for _, copies in entries]
+    words = [_pack(x.tobytes()) for x in local]
+    shapes = [(w.size, v.size) for v in words]
+    keys = group_keys(w, "allreduce_gradients/float64", "summed", entries, "allreduce_gradients",
+                      init_values=[mx.nd.zeros(sh, dtype="float32") for sh in shapes])
+    push = []
+    for v, sh in zip(words, shapes):
+        block = numpy.zeros(sh, dtype=numpy.float32)
+        block[w.rank] = v
+        push.append(mx.nd.array(block, dtype="float32"))
+    outs = [mx.nd.empty(sh, dtype="float32") for sh in shapes]
+    with w.guard(f"allreduce_gradients ({len(keys)} float64 tensors, gathered exactly)"):
+        w.kv.push(keys, push)
+        w.kv.pull(keys, out=outs)
+        rows = [o.asnumpy() for o in outs]
+    result = []
+    for (_, copies), x, got in zip(entries, local, rows):
+        parts = [numpy.frombuffer(_unpack(r, x.nbytes), dtype=numpy.float64) for r in got]
+        total = parts[0].copy()
+        for part in parts[1:]:
+            total += part
+        total = total.reshape(x.shape)
+        if op == "mean" and w.size * len(copies) > 1:
+            total = total / (w.size * len(copies))
+        result.append([_on(total, c.context) for c in copies])
+    return result
+
+
+def _on(x: numpy.ndarray, ctx) -> Array:
+    """``x`` as an Array on ``ctx`` (a host array for cpu(0), an MXNet copy on any other context)."""
+    if ctx == cpu():
+        return Array(x)
+    mx = mxb.load()
+    held = mx.nd.array(x.reshape(x.shape or (1,)), ctx=ctx.as_mxnet(), dtype=x.dtype)
+    return tensors.from_mx(held, x.shape, x.dtype, ctx)
+
+
 def _one_process(entries, listed: set, op: str) -> dict:
     out = {}
     for name, copies in entries:
@@ -148,10 +204,17 @@ def allreduce_gradients(grads: dict, op: str = "mean") -> dict:
     listed = {n for n, v in grads.items() if isinstance(v, (list, tuple))}
     if w.size == 1 and (w.kv is None or not listed):  # a world of one process and one copy: nothing to add
         return _one_process(entries, listed, op)
+    exact = [e for e in entries if w.distributed and e[1][0].dtype == numpy.float64]
+    result = {}
+    if exact:  # (not through the servers' float32 arithmetic: see the module docstring)
+        for (name, _), arrays in zip(exact, _exact_f64(w, exact, op)):
+            result[name] = arrays if name in listed else arrays[0]
+        entries = [e for e in entries if e[0] not in result]
+        if not entries:
+            return result
     keys = group_keys(w, "allreduce_gradients", "summed", entries, "allreduce_gradients")
     push = [[tensors.to_send(a) for a in copies] for _, copies in entries]
     outs = _pull_into(w, keys, entries, "allreduce_gradients", push)
-    result = {}
     for (name, copies), got in zip(entries, outs):
         n = w.size * len(copies)
         arrays = []
@@ -174,12 +237,25 @@ def broadcast_parameters(params: dict) -> dict:
         return params
     _check_agreement(w, _describe("broadcast_parameters", entries), "broadcast_parameters")
     keys = w.keys.take("once", len(entries))
-    values = [tensors.to_mx(c[0]) for _, c in entries]
+    mx = mxb.load()
+    # float64 as its bytes in float32-carried words (the servers keep float32 precision: see the module docstring)
+    hosts = [c[0].asnumpy() if c[0].dtype == numpy.float64 else None for _, c in entries]
+    values = [tensors.to_mx(c[0]) if h is None else mx.nd.array(_pack(h.tobytes()), dtype="float32")
+              for (_, c), h in zip(entries, hosts)]
     with w.guard(f"broadcast_parameters ({len(keys)} tensors from rank 0)"):
         w.kv.init(keys, values)  # only rank 0's values reach the servers; then a barrier
-    outs = _pull_into(w, keys, entries, "broadcast_parameters")
-    for (name, copies), got in zip(entries, outs):
-        arrays = [tensors.from_mx(o, a.shape, a.dtype, a.context) for a, o in zip(copies, got)]
+        outs = [[tensors.empty_like(a) for a in c] if h is None else [mx.nd.empty(v.shape, dtype="float32")]
+                for (_, c), h, v in zip(entries, hosts, values)]
+        w.kv.pull(keys, out=outs)
+        for copies in outs:
+            for o in copies:
+                o.wait_to_read()
+    for (name, copies), h, got in zip(entries, hosts, outs):
+        if h is None:
+            arrays = [tensors.from_mx(o, a.shape, a.dtype, a.context) for a, o in zip(copies, got)]
+        else:
+            x = numpy.frombuffer(_unpack(got[0].asnumpy(), h.nbytes), dtype=numpy.float64).reshape(h.shape)
+            arrays = [_on(x.copy(), a.context) for a in copies]
         params[name] = arrays if isinstance(params[name], (list, tuple)) else arrays[0]
     return params
 

@@ -7,6 +7,8 @@ worker's push as it arrives, which is the only way ``dist_async`` trains (it has
 """
 from __future__ import annotations
 
+import numpy
+
 from . import tensors
 from .collectives import _entries, _pull_into, group_keys
 from .world import barrier, current
@@ -50,6 +52,12 @@ def update_on_server(grads: dict, params: dict) -> dict:
         raise ValueError("imperdl.distributed.update_on_server: grads and params must have the same names and "
                          f"shapes; got grads {[(n, c[0].shape) for n, c in g_entries]} and params "
                          f"{[(n, c[0].shape) for n, c in p_entries]}")
+    wide = [n for n, c in p_entries + g_entries if c[0].dtype == numpy.float64]
+    if w.distributed and wide:
+        raise TypeError(
+            f"imperdl.distributed.update_on_server: {sorted(set(wide))} are float64, and MXNet 1.9.1's parameter "
+            "servers hold and update every value at float32 precision. Train float32 parameters on the servers, or "
+            "keep float64 and use allreduce_gradients (exact for float64) with the update on every worker.")
     keys = group_keys(w, "update_on_server", "updated", p_entries, "update_on_server",
                       init_values=[tensors.to_mx(c[0]) for _, c in p_entries])
     push = [[tensors.to_send(g) for g in copies] for _, copies in g_entries]
