@@ -31,14 +31,15 @@ sys.path.insert(0, str(HERE))
 import _dp_common as common  # noqa: E402
 
 
-def _launch(tmp_path, mode: str, env: dict | None = None, workers: int = 2) -> tuple[int, str, float]:
+def _launch(tmp_path, mode: str, env: dict | None = None, workers: int = 2, servers: int = 1
+            ) -> tuple[int, str, float]:
     from imperdl.launch import run
 
     _mxb.load() or pytest.skip("needs MXNet")
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     out = io.StringIO()
     start = time.monotonic()
-    rc = run([WORKER, str(tmp_path), mode], workers=workers, servers=1, timeout=LIMIT, output=out,
+    rc = run([WORKER, str(tmp_path), mode], workers=workers, servers=servers, timeout=LIMIT, output=out,
              env={"PYTHONPATH": path, "OMP_NUM_THREADS": "1", **(env or {})})
     return rc, out.getvalue(), time.monotonic() - start
 
@@ -51,7 +52,8 @@ def digits():
 @pytest.fixture(scope="module")
 def sync_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sync")
-    rc, text, _ = _launch(tmp, "sync")
+    # two servers, and MXNet's big-array bound lowered so that W1 (and W1's float64 words) are split across them
+    rc, text, _ = _launch(tmp, "sync", env={"MXNET_KVSTORE_BIGARRAY_BOUND": "1000"}, servers=2)
     assert rc == 0, text[-3000:]
     return tmp
 
