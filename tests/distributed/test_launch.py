@@ -309,8 +309,8 @@ def test_worker_killed_by_a_signal_is_named(tmp_path, tag):
     assert "[launch] worker 1 was killed by signal 9 (SIGKILL)" in err
 
 
-@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_signal_to_the_launcher_stops_everything(tmp_path, tag, sig, status):
+def _sleeping_workers(tmp_path, tag) -> _Lines:
+    """A launcher whose two workers have said they are ready and then sleep."""
     script = _script(tmp_path, """
         import os, time
         print("ready", os.environ["IMPERDL_LAUNCH_INDEX"])
@@ -319,6 +319,16 @@ def test_signal_to_the_launcher_stops_everything(tmp_path, tag, sig, status):
     launcher = _Lines(["-n", "2", script], {**os.environ, **_env(tag)})
     try:
         launcher.wait_for(r"^\[worker \d\] ready", 2, timeout=LIMIT)
+    except BaseException:
+        launcher.finish(timeout=LIMIT)
+        raise
+    return launcher
+
+
+@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_to_the_launcher_stops_everything(tmp_path, tag, sig, status):
+    launcher = _sleeping_workers(tmp_path, tag)
+    try:
         launcher.proc.send_signal(sig)
     finally:
         rc, err = launcher.finish(timeout=LIMIT)
@@ -330,14 +340,8 @@ def test_launcher_killed_by_sigkill_leaves_nothing(tmp_path, tag):
     """SIGKILL runs none of the launcher's cleanup: the kernel's parent-death signal stops its children."""
     if not sys.platform.startswith("linux"):
         pytest.skip("PR_SET_PDEATHSIG is Linux's")
-    script = _script(tmp_path, """
-        import os, time
-        print("ready", os.environ["IMPERDL_LAUNCH_INDEX"])
-        time.sleep(600)
-    """)
-    launcher = _Lines(["-n", "2", script], {**os.environ, **_env(tag)})
+    launcher = _sleeping_workers(tmp_path, tag)
     try:
-        launcher.wait_for(r"^\[worker \d\] ready", 2, timeout=LIMIT)
         assert len(_tagged(tag)) >= 5  # the launcher, scheduler, server, two workers
         launcher.proc.kill()
     finally:
