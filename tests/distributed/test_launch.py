@@ -192,6 +192,12 @@ def test_bad_arguments_are_refused_before_starting(kw, message, tag):
         run(["job.py"], env=_env(tag), **kw)
 
 
+def test_without_mxnet_a_local_launch_is_refused_before_starting(monkeypatch, tag):
+    monkeypatch.setattr(runner, "mxnet_installed", lambda: False)
+    with pytest.raises(LaunchError, match=r"MXNet is not installed here: pip install 'imperdl\[mxnet\]'"):
+        run(["job.py"], workers=2, env=_env(tag))
+
+
 def test_command_line_leaves_the_scripts_options_to_the_script():
     from imperdl.launch.__main__ import main, parser
 
@@ -205,6 +211,7 @@ def test_command_line_leaves_the_scripts_options_to_the_script():
 # -- real runs on loopback
 
 
+@pytest.mark.mxnet  # (the scheduler and server are MXNet)
 def test_output_lines_arrive_whole_and_prefixed(tmp_path, tag):
     """Two workers writing long lines fast to stdout and stderr: every line arrives whole, once, with its prefix;
     a last line without a newline too. The workers use no KVStore, so the scheduler and server are stopped after
@@ -279,6 +286,7 @@ def test_failing_worker_stops_everything_and_gives_its_status(tmp_path, tag):
     assert teardown < 5, f"teardown took {teardown:.1f} s"
 
 
+@pytest.mark.mxnet  # (the scheduler and server are MXNet)
 def test_hanging_worker_ends_at_the_timeout(tmp_path, tag):
     script = _script(tmp_path, """
         import os, subprocess, time
@@ -297,6 +305,7 @@ def test_hanging_worker_ends_at_the_timeout(tmp_path, tag):
     assert not _tagged(tag)
 
 
+@pytest.mark.mxnet  # (the scheduler and server are MXNet)
 def test_worker_killed_by_a_signal_is_named(tmp_path, tag):
     script = _script(tmp_path, """
         import os, signal, time
@@ -325,6 +334,7 @@ def _sleeping_workers(tmp_path, tag) -> _Lines:
     return launcher
 
 
+@pytest.mark.mxnet
 @pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_to_the_launcher_stops_everything(tmp_path, tag, sig, status):
     launcher = _sleeping_workers(tmp_path, tag)
@@ -336,6 +346,7 @@ def test_signal_to_the_launcher_stops_everything(tmp_path, tag, sig, status):
     assert f"[launch] got {sig.name}; stopping scheduler, server 0, worker 0, worker 1" in err
 
 
+@pytest.mark.mxnet  # (the scheduler and server are MXNet)
 def test_launcher_killed_by_sigkill_leaves_nothing(tmp_path, tag):
     """SIGKILL runs none of the launcher's cleanup: the kernel's parent-death signal stops its children."""
     if not sys.platform.startswith("linux"):
@@ -349,6 +360,7 @@ def test_launcher_killed_by_sigkill_leaves_nothing(tmp_path, tag):
     assert rc == -signal.SIGKILL  # (the tag fixture then checks that every child went with it)
 
 
+@pytest.mark.mxnet  # (the MXNet check comes first)
 def test_explicit_port_in_use_is_a_clear_error(tmp_path, tag):
     with socket.socket() as squatter:
         squatter.bind(("", 0))
