@@ -18,6 +18,8 @@ import threading
 import numpy
 
 from .array import Array
+from .reads import Absent, Plan, plan_for
+from .reads import absent as _absent
 
 
 class NoGradientError(NotImplementedError):
@@ -34,6 +36,9 @@ class _State(threading.local):
 
 
 state = _State()
+
+
+_NO_KW: dict = {}  # (shared by entries of calls without keywords; rules only read it)
 
 
 class _Entry:
@@ -197,9 +202,18 @@ class Tape:
                     "differentiated. Compute it outside the differentiated function, or define one with "
                     "imperdl.core.customop."
                 )
+        plan = getattr(vjp, "reads", None)
+        if plan is not None and type(plan) is not Plan:
+            plan = plan_for(plan, parents)
+        if plan is None:
+            kept_args, kept_ans = _snap_tree(args), _snap_tree(res)
+        else:  # only what the rule reads; the rest stands as shape and dtype (see ``reads``)
+            keep = plan.args
+            kept_args = tuple(_snap_tree(a) if i in keep else _absent(a, prim, i) for i, a in enumerate(args))
+            kept_ans = _snap_tree(res) if plan.ans else _absent(res, prim, "ans")
         idx = len(self.entries)
-        self.entries.append(_Entry(prim, _snap_tree(args), {k: _snap_tree(v) for k, v in kwargs.items()},
-                                   _snap_tree(res), parents, multi))
+        self.entries.append(_Entry(prim, kept_args, {k: _snap_tree(v) for k, v in kwargs.items()} if kwargs else _NO_KW,
+                                   kept_ans, parents, multi))
         for k, o in enumerate(outs):
             if type(o) is Array:
                 o._node = {**(o._node or {}), self: (idx, k if multi else None)}
@@ -287,7 +301,7 @@ class Tape:
                 if all(g is None for g in gs):
                     continue
                 g = (list if type(e.ans) is list else tuple)(  # (a namedtuple result's g: a plain tuple)
-                    gk if gk is not None else (np.zeros_like(a) if type(a) is Array else None)
+                    gk if gk is not None else _zeros_for(a)
                     for gk, a in zip(gs, e.ans)
                 )
             else:
@@ -302,8 +316,21 @@ class Tape:
                 prev = grads.get(parent)
                 grads[parent] = gi if prev is None else prev + gi
             if not retain:
-                entries[idx] = None
+                entries[idx] = None  # what it kept can go now (the walk never comes back)
+        if not retain:
+            self.entries = []  # entries recorded after the seeds (never reached) too
         return leaves
+
+
+def _zeros_for(a):
+    """The zero cotangent of an output that got no gradient (a kept Array, or an Absent's shape and dtype)."""
+    import imperdl.numpy as np
+
+    if type(a) is Array:
+        return np.zeros_like(a)
+    if type(a) is Absent:
+        return np.zeros(a.shape, dtype=a.dtype)
+    return None
 
 
 def _has_list(values) -> bool:
@@ -327,7 +354,7 @@ def _fit(gi, x, prim, pos):
     """Check a rule's result against its input: same shape; real inputs get the real part (autograd's rule)."""
     if type(gi) is not Array:
         return gi
-    if type(x) is Array:
+    if type(x) is Array or type(x) is Absent:
         if gi.shape != x.shape:
             raise AssertionError(
                 f"gradient rule of {prim.name} returned shape {gi.shape} for argument {pos!r} of shape {x.shape}"

@@ -78,7 +78,7 @@ def _getitem(g, ans, a, key):
     return g
 
 
-defvjp("ndarray.__getitem__", _getitem)
+defvjp("ndarray.__getitem__", _getitem, reads=(1,))  # the key; of the array, its shape
 
 
 def _setitem(pos, g, ans, args, kwargs):
