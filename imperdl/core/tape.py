@@ -63,7 +63,11 @@ def _snapshot(a: Array) -> Array:
         if not exported:
             root._cow = True
     s = Array.__new__(Array)
-    s._data = a._data  # shared: a copy either makes to another backend serves both; writes replace the list
+    d = a._data
+    if d[1] is not None and _pins_base(d[0]) and not getattr(d[1], "_imperdl_host", False):
+        s._data = [None, d[1]]  # the host copy is a view that would keep its whole base alive: keep MXNet's own
+    else:
+        s._data = d  # shared: a copy either makes to another backend serves both; writes replace the list
     s._shape, s._dtype, s._ctx, s._keyc = a._shape, a._dtype, a._ctx, a._keyc
     s._version, s._view, s._cow, s._node = 0, None, True, a._node
     if exported:
@@ -71,6 +75,12 @@ def _snapshot(a: Array) -> Array:
     else:
         a._cow = True
     return s
+
+
+def _pins_base(h) -> bool:
+    """A host array that is a view into a larger buffer (a slice of a gate matrix, a row of a batch)."""
+    b = getattr(h, "base", None)
+    return b is not None and getattr(b, "nbytes", 0) > h.nbytes
 
 
 def _snap_tree(x):
