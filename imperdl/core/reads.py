@@ -65,7 +65,8 @@ class Absent:
         self._refuse()
 
     def __repr__(self):
-        return f"<absent {'result' if self._where == 'ans' else f'argument {self._where}'}: shape {self.shape}, dtype {self.dtype}>"
+        where = "result" if self._where == "ans" else f"argument {self._where}"
+        return f"<absent {where}: shape {self.shape}, dtype {self.dtype}>"
 
     def __len__(self):
         if not self.shape:
@@ -80,7 +81,12 @@ class Absent:
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _op
     __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = __pow__ = __rpow__ = __matmul__ = __rmatmul__ = _op
     __lt__ = __le__ = __gt__ = __ge__ = __and__ = __rand__ = __or__ = __ror__ = __xor__ = __rxor__ = _op
-    __array_ufunc__ = None  # NumPy's operators defer to ours (which refuse) instead of making an object array
+
+    def __array_ufunc__(self, *args, **kwargs):  # NumPy functions given an Absent refuse too (no object array)
+        self._refuse()
+
+    def __array_function__(self, *args, **kwargs):
+        self._refuse()
 
     def __eq__(self, other):
         self._refuse()

@@ -287,8 +287,6 @@ class Tape:
     # -- backward
     def backward(self, seeds, retain: bool = False) -> dict:
         """Propagate ``seeds`` ([(reference, gradient)]) to the leaves; return {leaf index: gradient}."""
-        import imperdl.numpy as np
-
         grads: dict = {}
         start = -1
         for ref, g in seeds:
