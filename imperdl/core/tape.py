@@ -246,10 +246,17 @@ class Tape:
         if prim.vjp is None:
             raise NoGradientError("imperdl.numpy.ndarray.__setitem__ has no gradient rule")
         through = _view_region(arr) if arr._view is not None else None
-        old = _snapshot(arr)
-        parents = self._parents((old, key, value), {})
+        parents = self._parents((arr, key, value), {})
+        plan = getattr(prim.vjp, "reads", None)
+        if plan is not None and type(plan) is not Plan:
+            plan = plan_for(plan, parents)
+        keep = plan.args if plan is not None else (0, 1, 2)
+        # the old value is rarely read (its shape is): not snapshotting it also spares the write a copy-on-write
+        old = _snapshot(arr) if 0 in keep else _absent(arr, prim, 0)
+        kept = (old, _snap_tree(key) if 1 in keep else _absent(key, prim, 1),
+                _snap_tree(value) if 2 in keep else _absent(value, prim, 2))
         idx = len(self.entries)
-        self.entries.append(_Entry(prim, (old, _snap_tree(key), _snap_tree(value)), {}, None, parents, 0))
+        self.entries.append(_Entry(prim, kept, _NO_KW, None, parents, 0))
         if through is not None:
             self._write_root(through, old, (idx, None))
         arr._node = {**(arr._node or {}), self: (idx, None)}
@@ -257,12 +264,12 @@ class Tape:
     def _write_root(self, through, old_view: Array, new_ref) -> None:
         """The root of a view written in place takes the value ``root_old`` with the view's region replaced."""
         root, chain, region = through
-        old_root = _snapshot(root)
         parents = [(0, root._node[self])] if self.traces(root) else []
         if new_ref is not None:
             parents.append((1, new_ref))
         idx = len(self.entries)
-        self.entries.append(_Entry(_ViewWrite(chain, region), (old_root, old_view), {}, None, parents, 0))
+        vw = _ViewWrite(chain, region)  # (its rule reads the region and the chain, no value: shapes are kept)
+        self.entries.append(_Entry(vw, (_absent(root, vw, 0), _absent(old_view, vw, 1)), _NO_KW, None, parents, 0))
         root._node = {**(root._node or {}), self: (idx, None)}
 
     def on_assign(self, target: Array, src: Array, through_view: bool = True) -> None:
@@ -276,7 +283,7 @@ class Tape:
         if through_view and target._view is not None and target.dtype.kind in "fc":
             through = _view_region(target)
             if through is not None:
-                self._write_root(through, _snapshot(target), src._node[self] if self.traces(src) else None)
+                self._write_root(through, target, src._node[self] if self.traces(src) else None)
         node = dict(target._node or {})
         if self.traces(src):
             node[self] = src._node[self]

@@ -103,4 +103,4 @@ def _setitem(pos, g, ans, args, kwargs):
 
 
 _setitem.positions = (0, 2)
-defvjp_argnums("ndarray.__setitem__", _setitem)
+defvjp_argnums("ndarray.__setitem__", _setitem, reads=(1,))  # the key; of the old value and the new, shapes
