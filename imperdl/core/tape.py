@@ -2,9 +2,11 @@
 
 Tapes form a thread-local stack; every active tape sees every dispatched call whose inputs it traces, so a rule
 run during an inner backward pass is recorded by the outer tapes (higher order falls out). An array traced by a
-tape carries ``_node = {tape: (entry index, output index)}``. Entries keep *snapshots* of their arrays (new Array
-objects sharing the buffers) and the originals are marked copy-on-write, so a later in-place update of a
-recorded array never changes what the tape saw; in-place updates of traced arrays are recorded functionally.
+tape carries ``_node = {tape: (entry index, output index)}``. Entries keep *snapshots* of the arrays their rule
+reads (new Array objects sharing the buffers; see ``reads``: the others stand as ``Absent``, shape and dtype) and
+the originals are marked copy-on-write, so a later in-place update of a recorded array never changes what the
+tape saw; in-place updates of traced arrays are recorded functionally. The backward walk drops each entry once it
+has used it, and a walk that will not be repeated (``retain=False``) drops the whole tape at its end.
 
 A write through a view (``a[1:3] += v``, ``vx -= w`` with ``vx = a[1:]``, ``a[:, 0] *= 2``) is two entries: the
 view's new value (a setitem, or the assigned value), and ``root_new = root_old with the view's region replaced``
