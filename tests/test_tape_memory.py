@@ -90,6 +90,7 @@ def test_a_false_declaration_fails_loudly():
 def test_absent_has_shape_and_dtype_only():
     a = Absent((2, 3), onp.dtype("float32"), registry_primitive("sum"), 0)
     assert (a.shape, a.dtype, a.ndim, a.size, len(a)) == ((2, 3), onp.float32, 2, 6, 2)
+    assert (onp.shape(a), onp.ndim(a), onp.size(a), onp.size(a, 1)) == ((2, 3), 2, 6, 3)
     for read in (lambda: onp.asarray(a), lambda: a + 1, lambda: 1.0 * a, lambda: onp.exp(a), lambda: a[0],
                  lambda: float(a), lambda: a.sum(), lambda: onp.concatenate([a, a]), lambda: bool(a)):
         with pytest.raises(UndeclaredReadError, match="sum"):

@@ -82,11 +82,19 @@ class Absent:
     __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = __pow__ = __rpow__ = __matmul__ = __rmatmul__ = _op
     __lt__ = __le__ = __gt__ = __ge__ = __and__ = __rand__ = __or__ = __ror__ = __xor__ = __rxor__ = _op
 
-    def __array_ufunc__(self, *args, **kwargs):  # NumPy functions given an Absent refuse too (no object array)
+    # NumPy functions given an Absent refuse too (no object array), except the metadata ones
+    def __array_ufunc__(self, *args, **kwargs):
         self._refuse()
 
-    def __array_function__(self, *args, **kwargs):
-        self._refuse()
+    def __array_function__(self, func, types, args, kwargs):
+        if func is numpy.shape:
+            return self.shape
+        if func is numpy.ndim:
+            return self.ndim
+        if func is numpy.size:
+            axis = args[1] if len(args) > 1 else kwargs.get("axis")
+            return self.size if axis is None else self.shape[axis]
+        self._refuse(f"numpy.{getattr(func, '__name__', func)}")
 
     def __eq__(self, other):
         self._refuse()
