@@ -215,13 +215,14 @@ class Tape:
                     "imperdl.core.customop."
                 )
         plan = getattr(vjp, "reads", None)
-        if plan is not None and type(plan) is not Plan:
-            plan = plan_for(plan, parents)
+        if plan is not None and type(plan) is not Plan:  # per differentiated position
+            pos = parents[0][0]
+            plan = plan.get(pos) if len(parents) == 1 and type(pos) is int else plan_for(plan, parents)
         if plan is None:
             kept_args, kept_ans = _snap_tree(args), _snap_tree(res)
         else:  # only what the rule reads; the rest stands as shape and dtype (see ``reads``)
             keep = plan.args
-            kept_args = tuple(_snap_tree(a) if i in keep else _absent(a, prim, i) for i, a in enumerate(args))
+            kept_args = tuple([_snap_tree(a) if i in keep else _absent(a, prim, i) for i, a in enumerate(args)])
             kept_ans = _snap_tree(res) if plan.ans else _absent(res, prim, "ans")
         idx = len(self.entries)
         self.entries.append(_Entry(prim, kept_args, {k: _snap_tree(v) for k, v in kwargs.items()} if kwargs else _NO_KW,
