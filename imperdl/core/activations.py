@@ -9,6 +9,7 @@ import numpy
 from . import mxnet_autograd as MA
 from .array import Array
 from .backends import mxnet_backend as _mxb
+from .reads import declare
 
 _FLOATS = frozenset(numpy.dtype(t) for t in ("float16", "float32", "float64"))
 
@@ -53,11 +54,11 @@ def _sigmoid_vjp(pos, g, ans, args, kwargs):
 _relu = MA.RecordedOp("relu", _relu_np)
 _relu.impls[1] = _relu_mx
 _relu.preds[1] = lambda x: getattr(x, "dtype", None) in _FLOATS
-_relu.vjp = _relu_vjp
+_relu.vjp = declare(_relu_vjp, ("ans", 0))  # (ans: it carries MXNet's record of the forward)
 _sigmoid = MA.RecordedOp("sigmoid", _sigmoid_np)
 _sigmoid.impls[1] = _sigmoid_mx
 _sigmoid.preds[1] = _relu.preds[1]
-_sigmoid.vjp = _sigmoid_vjp
+_sigmoid.vjp = declare(_sigmoid_vjp, ("ans", 0))
 
 
 def relu(x) -> Array:

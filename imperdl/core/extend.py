@@ -25,6 +25,7 @@ import numpy
 
 from .array import Array
 from .dispatch import Primitive
+from .reads import declare
 from .tape import state
 
 
@@ -144,13 +145,24 @@ def _check(fun, what: str) -> UserPrimitive:
     return fun
 
 
-def _install(prim: UserPrimitive) -> None:
-    prim.vjp = prim._vjp
+def _install(prim: UserPrimitive, reads=None) -> None:
+    if reads is None:
+        prim.vjp = prim._vjp  # the tape keeps every argument and the result for it
+        return
+
+    def vjp(pos, g, ans, args, kwargs):
+        return prim._vjp(pos, g, ans, args, kwargs)
+
+    prim.vjp = declare(vjp, reads)
 
 
-def defvjp(fun: UserPrimitive, *vjpmakers, argnums=None) -> None:
+def defvjp(fun: UserPrimitive, *vjpmakers, argnums=None, reads=None) -> None:
     """Gradient makers for positional arguments ``argnums`` (default 0, 1, ...): ``maker(ans, *args, **kwargs)``
-    returns ``g -> gradient``; ``None`` gives a zero gradient."""
+    returns ``g -> gradient``; ``None`` gives a zero gradient.
+
+    ``reads`` (imperdl's, not autograd's): what the makers read of the result and arguments, e.g. ``("ans",)`` or
+    ``{0: (1,), 1: (0,)}``; the tape then keeps only that (the rest reaches the makers as shape and dtype, see
+    ``imperdl.core.reads``). Without it the tape keeps everything."""
     prim = _check(fun, "defvjp")
     for n, maker in zip(count() if argnums is None else argnums, vjpmakers):
         if maker is None:
@@ -158,7 +170,7 @@ def defvjp(fun: UserPrimitive, *vjpmakers, argnums=None) -> None:
         elif not callable(maker):
             raise TypeError(f"defvjp: bad VJP {maker!r} for {prim.name} (argument {n})")
         prim.vjp_makers[n] = maker
-    _install(prim)
+    _install(prim, reads)
 
 
 def _zero_maker(ans, *args, **kwargs):

@@ -2,9 +2,11 @@
 
 Tapes form a thread-local stack; every active tape sees every dispatched call whose inputs it traces, so a rule
 run during an inner backward pass is recorded by the outer tapes (higher order falls out). An array traced by a
-tape carries ``_node = {tape: (entry index, output index)}``. Entries keep *snapshots* of their arrays (new Array
-objects sharing the buffers) and the originals are marked copy-on-write, so a later in-place update of a
-recorded array never changes what the tape saw; in-place updates of traced arrays are recorded functionally.
+tape carries ``_node = {tape: (entry index, output index)}``. Entries keep *snapshots* of the arrays their rule
+reads (new Array objects sharing the buffers; see ``reads``: the others stand as ``Absent``, shape and dtype) and
+the originals are marked copy-on-write, so a later in-place update of a recorded array never changes what the
+tape saw; in-place updates of traced arrays are recorded functionally. The backward walk drops each entry once it
+has used it, and a walk that will not be repeated (``retain=False``) drops the whole tape at its end.
 
 A write through a view (``a[1:3] += v``, ``vx -= w`` with ``vx = a[1:]``, ``a[:, 0] *= 2``) is two entries: the
 view's new value (a setitem, or the assigned value), and ``root_new = root_old with the view's region replaced``
@@ -18,6 +20,8 @@ import threading
 import numpy
 
 from .array import Array
+from .reads import Absent, Plan, plan_for
+from .reads import absent as _absent
 
 
 class NoGradientError(NotImplementedError):
@@ -34,6 +38,9 @@ class _State(threading.local):
 
 
 state = _State()
+
+
+_NO_KW: dict = {}  # (shared by entries of calls without keywords; rules only read it)
 
 
 class _Entry:
@@ -58,7 +65,11 @@ def _snapshot(a: Array) -> Array:
         if not exported:
             root._cow = True
     s = Array.__new__(Array)
-    s._data = a._data  # shared: a copy either makes to another backend serves both; writes replace the list
+    d = a._data
+    if d[1] is not None and _pins_base(d[0]) and not getattr(d[1], "_imperdl_host", False):
+        s._data = [None, d[1]]  # the host copy is a view that would keep its whole base alive: keep MXNet's own
+    else:
+        s._data = d  # shared: a copy either makes to another backend serves both; writes replace the list
     s._shape, s._dtype, s._ctx, s._keyc = a._shape, a._dtype, a._ctx, a._keyc
     s._version, s._view, s._cow, s._node = 0, None, True, a._node
     if exported:
@@ -66,6 +77,12 @@ def _snapshot(a: Array) -> Array:
     else:
         a._cow = True
     return s
+
+
+def _pins_base(h) -> bool:
+    """A host array that is a view into a larger buffer (a slice of a gate matrix, a row of a batch)."""
+    b = getattr(h, "base", None)
+    return b is not None and getattr(b, "nbytes", 0) > h.nbytes
 
 
 def _snap_tree(x):
@@ -197,9 +214,19 @@ class Tape:
                     "differentiated. Compute it outside the differentiated function, or define one with "
                     "imperdl.core.customop."
                 )
+        plan = getattr(vjp, "reads", None)
+        if plan is not None and type(plan) is not Plan:  # per differentiated position
+            pos = parents[0][0]
+            plan = plan.get(pos) if len(parents) == 1 and type(pos) is int else plan_for(plan, parents)
+        if plan is None:
+            kept_args, kept_ans = _snap_tree(args), _snap_tree(res)
+        else:  # only what the rule reads; the rest stands as shape and dtype (see ``reads``)
+            keep = plan.args
+            kept_args = tuple([_snap_tree(a) if i in keep else _absent(a, prim, i) for i, a in enumerate(args)])
+            kept_ans = _snap_tree(res) if plan.ans else _absent(res, prim, "ans")
         idx = len(self.entries)
-        self.entries.append(_Entry(prim, _snap_tree(args), {k: _snap_tree(v) for k, v in kwargs.items()},
-                                   _snap_tree(res), parents, multi))
+        self.entries.append(_Entry(prim, kept_args, {k: _snap_tree(v) for k, v in kwargs.items()} if kwargs else _NO_KW,
+                                   kept_ans, parents, multi))
         for k, o in enumerate(outs):
             if type(o) is Array:
                 o._node = {**(o._node or {}), self: (idx, k if multi else None)}
@@ -222,10 +249,17 @@ class Tape:
         if prim.vjp is None:
             raise NoGradientError("imperdl.numpy.ndarray.__setitem__ has no gradient rule")
         through = _view_region(arr) if arr._view is not None else None
-        old = _snapshot(arr)
-        parents = self._parents((old, key, value), {})
+        parents = self._parents((arr, key, value), {})
+        plan = getattr(prim.vjp, "reads", None)
+        if plan is not None and type(plan) is not Plan:
+            plan = plan_for(plan, parents)
+        keep = plan.args if plan is not None else (0, 1, 2)
+        # the old value is rarely read (its shape is): not snapshotting it also spares the write a copy-on-write
+        old = _snapshot(arr) if 0 in keep else _absent(arr, prim, 0)
+        kept = (old, _snap_tree(key) if 1 in keep else _absent(key, prim, 1),
+                _snap_tree(value) if 2 in keep else _absent(value, prim, 2))
         idx = len(self.entries)
-        self.entries.append(_Entry(prim, (old, _snap_tree(key), _snap_tree(value)), {}, None, parents, 0))
+        self.entries.append(_Entry(prim, kept, _NO_KW, None, parents, 0))
         if through is not None:
             self._write_root(through, old, (idx, None))
         arr._node = {**(arr._node or {}), self: (idx, None)}
@@ -233,12 +267,12 @@ class Tape:
     def _write_root(self, through, old_view: Array, new_ref) -> None:
         """The root of a view written in place takes the value ``root_old`` with the view's region replaced."""
         root, chain, region = through
-        old_root = _snapshot(root)
         parents = [(0, root._node[self])] if self.traces(root) else []
         if new_ref is not None:
             parents.append((1, new_ref))
         idx = len(self.entries)
-        self.entries.append(_Entry(_ViewWrite(chain, region), (old_root, old_view), {}, None, parents, 0))
+        vw = _ViewWrite(chain, region)  # (its rule reads the region and the chain, no value: shapes are kept)
+        self.entries.append(_Entry(vw, (_absent(root, vw, 0), _absent(old_view, vw, 1)), _NO_KW, None, parents, 0))
         root._node = {**(root._node or {}), self: (idx, None)}
 
     def on_assign(self, target: Array, src: Array, through_view: bool = True) -> None:
@@ -252,7 +286,7 @@ class Tape:
         if through_view and target._view is not None and target.dtype.kind in "fc":
             through = _view_region(target)
             if through is not None:
-                self._write_root(through, _snapshot(target), src._node[self] if self.traces(src) else None)
+                self._write_root(through, target, src._node[self] if self.traces(src) else None)
         node = dict(target._node or {})
         if self.traces(src):
             node[self] = src._node[self]
@@ -263,8 +297,6 @@ class Tape:
     # -- backward
     def backward(self, seeds, retain: bool = False) -> dict:
         """Propagate ``seeds`` ([(reference, gradient)]) to the leaves; return {leaf index: gradient}."""
-        import imperdl.numpy as np
-
         grads: dict = {}
         start = -1
         for ref, g in seeds:
@@ -287,7 +319,7 @@ class Tape:
                 if all(g is None for g in gs):
                     continue
                 g = (list if type(e.ans) is list else tuple)(  # (a namedtuple result's g: a plain tuple)
-                    gk if gk is not None else (np.zeros_like(a) if type(a) is Array else None)
+                    gk if gk is not None else _zeros_for(a)
                     for gk, a in zip(gs, e.ans)
                 )
             else:
@@ -302,8 +334,21 @@ class Tape:
                 prev = grads.get(parent)
                 grads[parent] = gi if prev is None else prev + gi
             if not retain:
-                entries[idx] = None
+                entries[idx] = None  # what it kept can go now (the walk never comes back)
+        if not retain:
+            self.entries = []  # entries recorded after the seeds (never reached) too
         return leaves
+
+
+def _zeros_for(a):
+    """The zero cotangent of an output that got no gradient (a kept Array, or an Absent's shape and dtype)."""
+    import imperdl.numpy as np
+
+    if type(a) is Array:
+        return np.zeros_like(a)
+    if type(a) is Absent:
+        return np.zeros(a.shape, dtype=a.dtype)
+    return None
 
 
 def _has_list(values) -> bool:
@@ -327,7 +372,7 @@ def _fit(gi, x, prim, pos):
     """Check a rule's result against its input: same shape; real inputs get the real part (autograd's rule)."""
     if type(gi) is not Array:
         return gi
-    if type(x) is Array:
+    if type(x) is Array or type(x) is Absent:
         if gi.shape != x.shape:
             raise AssertionError(
                 f"gradient rule of {prim.name} returned shape {gi.shape} for argument {pos!r} of shape {x.shape}"

@@ -69,7 +69,7 @@ def _normalize(x: Any, axis, eps: float):
 
 def _log_softmax(x: Any, axis: int = -1):
     """log softmax, shifted by the (constant) row maximum so exp never overflows."""
-    shifted = x - stop_gradient(np.max(x, axis=axis, keepdims=True))
+    shifted = x - np.max(stop_gradient(x), axis=axis, keepdims=True)  # (a constant: the tape records no max)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
@@ -109,7 +109,7 @@ def tanh(x: Any):
 
 def softmax(x: Any, axis: int = -1):
     """exp(x) / sum(exp(x)) along ``axis``, shifted by the maximum so large scores do not overflow."""
-    e = np.exp(np.asarray(x) - stop_gradient(np.max(x, axis=axis, keepdims=True)))
+    e = np.exp(np.asarray(x) - np.max(stop_gradient(x), axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
 
 

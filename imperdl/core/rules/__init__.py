@@ -10,13 +10,19 @@ results, ``g`` is a tuple/list with zeros where an output got no gradient).
 ``defvjp_argnums(name, f)``: ``f(pos, g, ans, args, kwargs)`` for any input position: an ``int`` (positional
 argument), a ``(i, j)`` pair (element ``j`` of a list/tuple argument ``i``, as in ``concatenate``), or a ``str``
 (keyword argument).
+
+Both take ``reads=``: what the rule reads of its arguments and result (``("ans",)``, ``(0, 1)``, or per
+differentiated position ``{0: (1,), 1: (0,)}``); the tape keeps only that (see ``core.reads``). Left out, the
+tape keeps everything. A declaration must be true of the code: the tests run every declared rule with the
+undeclared values absent and compare with the full-input rule, first and second order.
 """
 from __future__ import annotations
 
+from ..reads import declare
 from ..registry import in_numpy, primitive
 
 
-def defvjp(name: str, *fns, kw: dict | None = None) -> None:
+def defvjp(name: str, *fns, kw: dict | None = None, reads=None) -> None:
     """Per-position rules for NumPy function ``name`` (registry name: 'exp', 'linalg.inv', 'ndarray.astype');
     nothing where the installed NumPy has no such function."""
     if not in_numpy(name):
@@ -36,10 +42,10 @@ def defvjp(name: str, *fns, kw: dict | None = None) -> None:
         return f(g, ans, *args, **kwargs)
 
     vjp.positions = tuple(i for i, f in enumerate(fns) if f is not None) + tuple(kw)
-    primitive(name).vjp = vjp
+    primitive(name).vjp = declare(vjp, reads)
 
 
-def defvjp_argnums(name: str, f, sequences=()) -> None:
+def defvjp_argnums(name: str, f, sequences=(), reads=None) -> None:
     """One rule for every input position (variadic functions such as ``concatenate`` or ``einsum``).
 
     ``sequences``: the argument positions (and keyword names) that are sequences of arrays, each element an input
@@ -47,7 +53,7 @@ def defvjp_argnums(name: str, f, sequences=()) -> None:
     """
     if in_numpy(name):
         p = primitive(name)
-        p.vjp = f
+        p.vjp = f if reads is None else declare(f, reads)
         if sequences:
             p.sequences = frozenset(sequences)
 

@@ -31,7 +31,7 @@ def _from_sequence(pos, g, ans, args, kwargs):
 
 
 for _name in ("array", "asarray", "asanyarray", "ascontiguousarray", "asfortranarray", "asarray_chkfinite"):
-    defvjp_argnums(_name, _from_sequence, sequences=(0,))
+    defvjp_argnums(_name, _from_sequence, sequences=(0,), reads=())  # (shapes only)
 
 
 # ------------------------------------------------------------------ linspace: samples at fixed fractions
@@ -61,4 +61,5 @@ def _linspace(which):
     return vjp
 
 
-defvjp("linspace", _linspace(0), _linspace(1), kw={"start": _linspace(0), "stop": _linspace(1)})
+defvjp("linspace", _linspace(0), _linspace(1), kw={"start": _linspace(0), "stop": _linspace(1)},
+       reads=(2, 3, 4, 5, 6))  # (start and stop: their shapes)

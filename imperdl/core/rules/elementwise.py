@@ -69,8 +69,12 @@ def _second(fy):
     return rule
 
 
-def _binary(name, fx, fy):
-    defvjp(name, _first(fx) if fx else None, _second(fy) if fy else None)
+def _binary(name, fx, fy, reads=None):
+    defvjp(name, _first(fx) if fx else None, _second(fy) if fy else None, reads=reads)
+
+
+_OTHER = {0: (1,), 1: (0,)}  # each factor's rule reads the other one
+_BOTH = (0, 1)
 
 
 def _safe(x, where_bad, fill):
@@ -98,45 +102,46 @@ def _d_sinc(ans, x):
     return np.where(small, series, (np.cos(math.pi * xs) - ans) / xs)
 
 
+# name: (derivative from (ans, x), what it reads: the result "ans" and/or the input 0)
 _UNARY = {
-    "reciprocal": lambda ans, x: -(ans * ans),
-    "square": lambda ans, x: 2.0 * x,
-    "sqrt": lambda ans, x: 0.5 / ans,
-    "cbrt": lambda ans, x: 1.0 / (3.0 * ans * ans),
-    "exp": lambda ans, x: ans,
-    "exp2": lambda ans, x: ans * LN2,
-    "expm1": lambda ans, x: ans + 1.0,
-    "log": lambda ans, x: 1.0 / x,
-    "log2": lambda ans, x: 1.0 / (x * LN2),
-    "log10": lambda ans, x: 1.0 / (x * LN10),
-    "log1p": lambda ans, x: 1.0 / (x + 1.0),
-    "sin": lambda ans, x: _np().cos(x),
-    "cos": lambda ans, x: -_np().sin(x),
-    "tan": lambda ans, x: 1.0 + ans * ans,
-    "arcsin": lambda ans, x: 1.0 / _np().sqrt(1.0 - x * x),
-    "arccos": lambda ans, x: -1.0 / _np().sqrt(1.0 - x * x),
-    "arctan": lambda ans, x: 1.0 / (1.0 + x * x),
-    "sinh": lambda ans, x: _np().cosh(x),
-    "cosh": lambda ans, x: _np().sinh(x),
-    "tanh": lambda ans, x: 1.0 - ans * ans,
-    "arcsinh": lambda ans, x: 1.0 / _np().sqrt(x * x + 1.0),
-    "arccosh": lambda ans, x: 1.0 / _np().sqrt(x * x - 1.0),
-    "arctanh": lambda ans, x: 1.0 / (1.0 - x * x),
-    "sinc": _d_sinc,
-    "deg2rad": lambda ans, x: math.pi / 180.0,
-    "radians": lambda ans, x: math.pi / 180.0,
-    "rad2deg": lambda ans, x: 180.0 / math.pi,
-    "degrees": lambda ans, x: 180.0 / math.pi,
+    "reciprocal": (lambda ans, x: -(ans * ans), ("ans",)),
+    "square": (lambda ans, x: 2.0 * x, (0,)),
+    "sqrt": (lambda ans, x: 0.5 / ans, ("ans",)),
+    "cbrt": (lambda ans, x: 1.0 / (3.0 * ans * ans), ("ans",)),
+    "exp": (lambda ans, x: ans, ("ans",)),
+    "exp2": (lambda ans, x: ans * LN2, ("ans",)),
+    "expm1": (lambda ans, x: ans + 1.0, ("ans",)),
+    "log": (lambda ans, x: 1.0 / x, (0,)),
+    "log2": (lambda ans, x: 1.0 / (x * LN2), (0,)),
+    "log10": (lambda ans, x: 1.0 / (x * LN10), (0,)),
+    "log1p": (lambda ans, x: 1.0 / (x + 1.0), (0,)),
+    "sin": (lambda ans, x: _np().cos(x), (0,)),
+    "cos": (lambda ans, x: -_np().sin(x), (0,)),
+    "tan": (lambda ans, x: 1.0 + ans * ans, ("ans",)),
+    "arcsin": (lambda ans, x: 1.0 / _np().sqrt(1.0 - x * x), (0,)),
+    "arccos": (lambda ans, x: -1.0 / _np().sqrt(1.0 - x * x), (0,)),
+    "arctan": (lambda ans, x: 1.0 / (1.0 + x * x), (0,)),
+    "sinh": (lambda ans, x: _np().cosh(x), (0,)),
+    "cosh": (lambda ans, x: _np().sinh(x), (0,)),
+    "tanh": (lambda ans, x: 1.0 - ans * ans, ("ans",)),
+    "arcsinh": (lambda ans, x: 1.0 / _np().sqrt(x * x + 1.0), (0,)),
+    "arccosh": (lambda ans, x: 1.0 / _np().sqrt(x * x - 1.0), (0,)),
+    "arctanh": (lambda ans, x: 1.0 / (1.0 - x * x), (0,)),
+    "sinc": (_d_sinc, ("ans", 0)),
+    "deg2rad": (lambda ans, x: math.pi / 180.0, ()),
+    "radians": (lambda ans, x: math.pi / 180.0, ()),
+    "rad2deg": (lambda ans, x: 180.0 / math.pi, ()),
+    "degrees": (lambda ans, x: 180.0 / math.pi, ()),
 }
 
-for _name, _deriv in _UNARY.items():
-    defvjp(_name, _unary(_deriv))
+for _name, (_deriv, _reads) in _UNARY.items():
+    defvjp(_name, _unary(_deriv), reads=_reads)
 
-defvjp("negative", lambda g, ans, x, *a, **k: -g)
-defvjp("positive", lambda g, ans, x, *a, **k: +g)
+defvjp("negative", lambda g, ans, x, *a, **k: -g, reads=())
+defvjp("positive", lambda g, ans, x, *a, **k: +g, reads=())
 
 for _name in "sign floor ceil round around round_ rint trunc fix".split():
-    defvjp(_name, _zero_grad)
+    defvjp(_name, _zero_grad, reads=())
 
 
 def _real_part(g):
@@ -156,8 +161,8 @@ def _abs_rule(g, ans, x, *args, **kwargs):
     return g * np.sign(x)
 
 
-defvjp("absolute", _abs_rule)
-defvjp("fabs", _abs_rule)
+defvjp("absolute", _abs_rule, reads=("ans", 0))
+defvjp("fabs", _abs_rule, reads=("ans", 0))
 
 
 # ---------------------------------------------------------------------------------------- complex parts
@@ -171,9 +176,10 @@ def _match(x, g):
     return g
 
 
-defvjp("real", lambda g, ans, x, *a, **k: _match(x, _real_part(g)))
-defvjp("imag", lambda g, ans, x, *a, **k: _match(x, -1j * _real_part(g)) if _is_complex(x) else _zero_grad(g, ans, x))
-defvjp("conjugate", lambda g, ans, x, *a, **k: _np().conj(g))
+defvjp("real", lambda g, ans, x, *a, **k: _match(x, _real_part(g)), reads=())
+defvjp("imag", lambda g, ans, x, *a, **k: _match(x, -1j * _real_part(g)) if _is_complex(x) else _zero_grad(g, ans, x),
+       reads=())
+defvjp("conjugate", lambda g, ans, x, *a, **k: _np().conj(g), reads=())
 
 
 def _angle_rule(g, ans, x, *args, **kwargs):
@@ -187,7 +193,7 @@ def _angle_rule(g, ans, x, *args, **kwargs):
     return _weight(~at0, g * np.conj(x * 1j) / _safe(a2, at0, 1.0))
 
 
-defvjp("angle", _angle_rule)
+defvjp("angle", _angle_rule, reads=(0,))
 
 
 # ------------------------------------------------------------------------------------------ binary tables
@@ -249,28 +255,32 @@ def _np_fn(name):
     return lambda *a: getattr(_np(), name)(*a)
 
 
-_binary("add", lambda g, ans, x, y: g, lambda g, ans, x, y: g)
-_binary("subtract", lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
-_binary("multiply", lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
-_binary("true_divide", lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
-_binary("power", _pow_dx(_np_fn("power")), _pow_dy)
-_binary("float_power", _pow_dx(_np_fn("float_power")), _pow_dy)
-_binary("maximum", *_maxmin(lambda a, b: a > b))
-_binary("minimum", *_maxmin(lambda a, b: a < b))
-_binary("fmax", *_fmaxmin(lambda a, b: a > b))
-_binary("fmin", *_fmaxmin(lambda a, b: a < b))
-_binary("logaddexp", lambda g, ans, x, y: g * _np().exp(x - ans), lambda g, ans, x, y: g * _np().exp(y - ans))
-_binary("logaddexp2", lambda g, ans, x, y: g * _np().exp2(x - ans), lambda g, ans, x, y: g * _np().exp2(y - ans))
+_binary("add", lambda g, ans, x, y: g, lambda g, ans, x, y: g, reads=())
+_binary("subtract", lambda g, ans, x, y: g, lambda g, ans, x, y: -g, reads=())
+_binary("multiply", lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x, reads=_OTHER)
+_binary("true_divide", lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y, reads={0: (1,), 1: ("ans", 1)})
+_binary("power", _pow_dx(_np_fn("power")), _pow_dy, reads={0: _BOTH, 1: ("ans", 0)})
+_binary("float_power", _pow_dx(_np_fn("float_power")), _pow_dy, reads={0: _BOTH, 1: ("ans", 0)})
+_binary("maximum", *_maxmin(lambda a, b: a > b), reads=_BOTH)
+_binary("minimum", *_maxmin(lambda a, b: a < b), reads=_BOTH)
+_binary("fmax", *_fmaxmin(lambda a, b: a > b), reads=_BOTH)
+_binary("fmin", *_fmaxmin(lambda a, b: a < b), reads=_BOTH)
+_binary("logaddexp", lambda g, ans, x, y: g * _np().exp(x - ans), lambda g, ans, x, y: g * _np().exp(y - ans),
+        reads={0: ("ans", 0), 1: ("ans", 1)})
+_binary("logaddexp2", lambda g, ans, x, y: g * _np().exp2(x - ans), lambda g, ans, x, y: g * _np().exp2(y - ans),
+        reads={0: ("ans", 0), 1: ("ans", 1)})
 _binary("arctan2", lambda g, ans, x1, x2: g * x2 / (x1 * x1 + x2 * x2),
-        lambda g, ans, x1, x2: -g * x1 / (x1 * x1 + x2 * x2))
-_binary("hypot", lambda g, ans, x, y: g * x / ans, lambda g, ans, x, y: g * y / ans)
+        lambda g, ans, x1, x2: -g * x1 / (x1 * x1 + x2 * x2), reads=_BOTH)
+_binary("hypot", lambda g, ans, x, y: g * x / ans, lambda g, ans, x, y: g * y / ans,
+        reads={0: ("ans", 0), 1: ("ans", 1)})
 _binary("copysign", lambda g, ans, x, y: g * _np().copysign(1.0, x) * _np().copysign(1.0, ans),
-        lambda g, ans, x, y: _zero_grad(g, ans, y))
-_binary("ldexp", lambda g, ans, x, y: _np().ldexp(g, y), None)
-_binary("fmod", lambda g, ans, x, y: g, lambda g, ans, x, y: -g * _np().trunc(x / y))
-_binary("remainder", lambda g, ans, x, y: g, lambda g, ans, x, y: -g * _np().floor(x / y))
-_binary("heaviside", lambda g, ans, x, y: _zero_grad(g, ans, x), lambda g, ans, x, y: _weight(x == 0, g))
-defvjp("floor_divide", _zero_binary(0), _zero_binary(1))
+        lambda g, ans, x, y: _zero_grad(g, ans, y), reads={0: ("ans", 0), 1: ()})
+_binary("ldexp", lambda g, ans, x, y: _np().ldexp(g, y), None, reads={0: (1,)})
+_binary("fmod", lambda g, ans, x, y: g, lambda g, ans, x, y: -g * _np().trunc(x / y), reads={0: (), 1: _BOTH})
+_binary("remainder", lambda g, ans, x, y: g, lambda g, ans, x, y: -g * _np().floor(x / y), reads={0: (), 1: _BOTH})
+_binary("heaviside", lambda g, ans, x, y: _zero_grad(g, ans, x), lambda g, ans, x, y: _weight(x == 0, g),
+        reads={0: (), 1: (0,)})
+defvjp("floor_divide", _zero_binary(0), _zero_binary(1), reads=())
 
 
 def _divmod_x(g, ans, x, y, *args, **kwargs):
@@ -282,8 +292,8 @@ def _divmod_y(g, ans, x, y, *args, **kwargs):
     return unbroadcast(-g[1] * _np().floor(x / y), y)
 
 
-defvjp("divmod", _divmod_x, _divmod_y)
-defvjp("modf", lambda g, ans, x, *a, **k: g[0])
+defvjp("divmod", _divmod_x, _divmod_y, reads={0: (), 1: _BOTH})
+defvjp("modf", lambda g, ans, x, *a, **k: g[0], reads=())
 
 
 # ---------------------------------------------------------------------------------------- selections
@@ -314,7 +324,7 @@ def _clip_max(g, ans, a, a_min=None, a_max=None, *args, **kwargs):
     return unbroadcast(_weight(above, g), a_max)
 
 
-defvjp("clip", _clip_a, _clip_min, _clip_max, kw={"a_min": _clip_min, "a_max": _clip_max})
+defvjp("clip", _clip_a, _clip_min, _clip_max, kw={"a_min": _clip_min, "a_max": _clip_max}, reads=(0, 1, 2))
 
 
 def _where_x(g, ans, condition, x=None, y=None):
@@ -326,7 +336,7 @@ def _where_y(g, ans, condition, x=None, y=None):
     return unbroadcast(_weight(np.logical_not(condition), g), y)
 
 
-defvjp("where", None, _where_x, _where_y)
+defvjp("where", None, _where_x, _where_y, reads=(0,))  # the condition; x and y: their shapes
 
 
 def _select(pos, g, ans, args, kwargs):
@@ -356,7 +366,7 @@ def _nan_to_num(g, ans, x, *args, **kwargs):
     return _weight(np.isfinite(x), g)
 
 
-defvjp("nan_to_num", _nan_to_num)
+defvjp("nan_to_num", _nan_to_num, reads=(0,))
 
 
 def _frexp(g, ans, x, *args, **kwargs):
@@ -364,4 +374,4 @@ def _frexp(g, ans, x, *args, **kwargs):
     return _np().ldexp(g[0], -ans[1])
 
 
-defvjp("frexp", _frexp)
+defvjp("frexp", _frexp, reads=("ans",))

@@ -71,9 +71,9 @@ def _rule(inverse, kind):
 
 
 for _inv, _pre in ((False, ""), (True, "i")):
-    defvjp(f"fft.{_pre}fft", _rule(_inv, "1"))
-    defvjp(f"fft.{_pre}fft2", _rule(_inv, "2"))
-    defvjp(f"fft.{_pre}fftn", _rule(_inv, "n"))
+    defvjp(f"fft.{_pre}fft", _rule(_inv, "1"), reads=(1, 2))  # (linear: of the input, its shape and dtype)
+    defvjp(f"fft.{_pre}fft2", _rule(_inv, "2"), reads=(1, 2))
+    defvjp(f"fft.{_pre}fftn", _rule(_inv, "n"), reads=(1, 2))
 
 
 def _rfft_grad(g, a, axes, lengths, norm):
@@ -107,15 +107,18 @@ def _irfft_plan(a, s, axes, one_d):
     return ax, lengths
 
 
-defvjp("fft.rfft", lambda g, ans, a, n=None, axis=-1, norm=None: _rfft_grad(g, a, *_plan(a, n, axis, True), norm))
+# (all linear: of the input, they read its shape and dtype; positions 1-2 are lengths and axes)
+defvjp("fft.rfft", lambda g, ans, a, n=None, axis=-1, norm=None: _rfft_grad(g, a, *_plan(a, n, axis, True), norm),
+       reads=(1, 2))
 defvjp("fft.rfft2", lambda g, ans, a, s=None, axes=(-2, -1), norm=None: _rfft_grad(
-    g, a, *_plan(a, s, axes), norm))
-defvjp("fft.rfftn", lambda g, ans, a, s=None, axes=None, norm=None: _rfft_grad(g, a, *_plan(a, s, axes), norm))
+    g, a, *_plan(a, s, axes), norm), reads=(1, 2))
+defvjp("fft.rfftn", lambda g, ans, a, s=None, axes=None, norm=None: _rfft_grad(g, a, *_plan(a, s, axes), norm),
+       reads=(1, 2))
 defvjp("fft.irfft", lambda g, ans, a, n=None, axis=-1, norm=None: _irfft_grad(
-    g, a, *_irfft_plan(a, n, axis, True), norm))
+    g, a, *_irfft_plan(a, n, axis, True), norm), reads=(1, 2))
 defvjp("fft.irfft2", lambda g, ans, a, s=None, axes=(-2, -1), norm=None: _irfft_grad(
-    g, a, *_irfft_plan(a, s, axes, False), norm))
+    g, a, *_irfft_plan(a, s, axes, False), norm), reads=(1, 2))
 defvjp("fft.irfftn", lambda g, ans, a, s=None, axes=None, norm=None: _irfft_grad(
-    g, a, *_irfft_plan(a, s, axes, False), norm))
-defvjp("fft.fftshift", lambda g, ans, x, axes=None: match_real(_np().fft.ifftshift(g, axes), x))
-defvjp("fft.ifftshift", lambda g, ans, x, axes=None: match_real(_np().fft.fftshift(g, axes), x))
+    g, a, *_irfft_plan(a, s, axes, False), norm), reads=(1, 2))
+defvjp("fft.fftshift", lambda g, ans, x, axes=None: match_real(_np().fft.ifftshift(g, axes), x), reads=(1,))
+defvjp("fft.ifftshift", lambda g, ans, x, axes=None: match_real(_np().fft.fftshift(g, axes), x), reads=(1,))

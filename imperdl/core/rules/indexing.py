@@ -78,7 +78,7 @@ def _getitem(g, ans, a, key):
     return g
 
 
-defvjp("ndarray.__getitem__", _getitem)
+defvjp("ndarray.__getitem__", _getitem, reads=(1,))  # the key; of the array, its shape
 
 
 def _setitem(pos, g, ans, args, kwargs):
@@ -103,4 +103,4 @@ def _setitem(pos, g, ans, args, kwargs):
 
 
 _setitem.positions = (0, 2)
-defvjp_argnums("ndarray.__setitem__", _setitem)
+defvjp_argnums("ndarray.__setitem__", _setitem, reads=(1,))  # the key; of the old value and the new, shapes

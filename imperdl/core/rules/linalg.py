@@ -101,9 +101,11 @@ def _scalar_product(g, x, other):
     return match_real(unbroadcast(g * other, x), x)
 
 
+_OTHER = {0: (1,), 1: (0,)}  # (products: each operand's rule reads the other operand, and its own shape)
+
 defvjp("tensordot",
        lambda g, ans, a, b, axes=2: _td_grad_a(g, a, b, *_td_axes(_ndim(a), _ndim(b), axes)),
-       lambda g, ans, a, b, axes=2: _td_grad_b(g, a, b, *_td_axes(_ndim(a), _ndim(b), axes)))
+       lambda g, ans, a, b, axes=2: _td_grad_b(g, a, b, *_td_axes(_ndim(a), _ndim(b), axes)), reads=_OTHER)
 
 
 def _dot_axes(a, b):
@@ -138,8 +140,8 @@ def _inner(which):
     return vjp
 
 
-defvjp("dot", _dot(0), _dot(1))
-defvjp("inner", _inner(0), _inner(1))
+defvjp("dot", _dot(0), _dot(1), reads=_OTHER)
+defvjp("inner", _inner(0), _inner(1), reads=_OTHER)
 
 
 # ------------------------------------------------------------------ matmul: batched, with 1-d operands
@@ -147,16 +149,16 @@ def _matmul(which):
     def vjp(g, ans, a, b, **kwargs):
         np = _np()
         na, nb = _ndim(a), _ndim(b)
-        a2 = np.reshape(a, (1,) + shape_of(a)) if na == 1 else a
-        b2 = np.reshape(b, shape_of(b) + (1,)) if nb == 1 else b
         gshape = shape_of(g) + ((1,) if nb == 1 else ())
         if na == 1:
             gshape = gshape[:-1] + (1,) + gshape[-1:]
         g2 = np.reshape(g, gshape) if gshape != shape_of(g) else g
         if which == 0:
+            b2 = np.reshape(b, shape_of(b) + (1,)) if nb == 1 else b
             r = _mm(g2, _T(b2))
             r = np.squeeze(r, -2) if na == 1 else r
             return match_real(unbroadcast(r, a), a)
+        a2 = np.reshape(a, (1,) + shape_of(a)) if na == 1 else a
         r = _mm(_T(a2), g2)
         r = np.squeeze(r, -1) if nb == 1 else r
         return match_real(unbroadcast(r, b), b)
@@ -164,7 +166,7 @@ def _matmul(which):
     return vjp
 
 
-defvjp("matmul", _matmul(0), _matmul(1))
+defvjp("matmul", _matmul(0), _matmul(1), reads=_OTHER)
 
 
 # ------------------------------------------------------------------ einsum: swap g in for the operand
@@ -258,7 +260,7 @@ def _outer(which):
     return vjp
 
 
-defvjp("outer", _outer(0), _outer(1))
+defvjp("outer", _outer(0), _outer(1), reads=_OTHER)
 
 
 def _vdot(which):
@@ -275,7 +277,7 @@ def _vdot(which):
     return vjp
 
 
-defvjp("vdot", _vdot(0), _vdot(1))
+defvjp("vdot", _vdot(0), _vdot(1), reads=_OTHER)
 
 
 def _kron(which):
@@ -294,7 +296,7 @@ def _kron(which):
     return vjp
 
 
-defvjp("kron", _kron(0), _kron(1))
+defvjp("kron", _kron(0), _kron(1), reads=_OTHER)
 
 
 def _cross(which):
@@ -315,7 +317,7 @@ def _cross(which):
     return vjp
 
 
-defvjp("cross", _cross(0), _cross(1))
+defvjp("cross", _cross(0), _cross(1), reads=_OTHER)
 
 
 # ------------------------------------------------------------------ multi_dot and matrix_power
@@ -384,9 +386,9 @@ def _expand2(x):
     return np.expand_dims(np.expand_dims(x, -1), -1)
 
 
-defvjp("linalg.inv", _inv)
+defvjp("linalg.inv", _inv, reads=("ans",))
 defvjp("linalg.det", lambda g, ans, a: _expand2(g * ans) * _T(_np().linalg.inv(a)))
-defvjp("linalg.slogdet", lambda g, ans, a: _expand2(g[1]) * _T(_np().linalg.inv(a)))
+defvjp("linalg.slogdet", lambda g, ans, a: _expand2(g[1]) * _T(_np().linalg.inv(a)), reads=(0,))
 
 
 def _solve_is_vector(a, b) -> bool:
@@ -408,7 +410,7 @@ def _solve(which):
     return vjp
 
 
-defvjp("linalg.solve", _solve(0), _solve(1))
+defvjp("linalg.solve", _solve(0), _solve(1), reads={0: ("ans", 0), 1: (0,)})
 
 
 def _pinv(g, ans, a, rcond=1e-15, hermitian=False):

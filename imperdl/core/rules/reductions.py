@@ -107,10 +107,10 @@ def _nanmean(g, ans, a, axis=None, dtype=None, out=None, keepdims=_NOVALUE, *, w
     return _weight(keep, _full(_keep(g, a, axis, keepdims) / _tally(keep, axis, g), a))
 
 
-defvjp("sum", _sum)
-defvjp("mean", _mean)
-defvjp("nansum", _nansum)
-defvjp("nanmean", _nanmean)
+defvjp("sum", _sum, reads=(6,))  # (6: a where= mask given by position; the input: its shape only)
+defvjp("mean", _mean, reads=())
+defvjp("nansum", _nansum, reads=(0, 6))
+defvjp("nanmean", _nanmean, reads=(0,))
 
 
 # ------------------------------------------------------------------------------------------------ products
@@ -138,8 +138,8 @@ def _prod(g, ans, a, axis=None, dtype=None, out=None, keepdims=_NOVALUE, initial
     return gk * others
 
 
-defvjp("prod", _prod)
-defvjp("product", _prod)
+defvjp("prod", _prod, reads=("ans", 0))
+defvjp("product", _prod, reads=("ans", 0))
 
 
 # ------------------------------------------------------------------------------------------------- extrema
@@ -168,8 +168,8 @@ def _ptp(g, ans, a, axis=None, out=None, keepdims=_NOVALUE):
 
 
 for _name in ("max", "amax", "min", "amin", "nanmax", "nanmin"):
-    defvjp(_name, _extremum)
-defvjp("ptp", _ptp)
+    defvjp(_name, _extremum, reads=("ans", 0))
+defvjp("ptp", _ptp, reads=(0,))
 
 
 # ------------------------------------------------------------------------------------------------- moments
@@ -211,10 +211,10 @@ def _moment(nan, std):
     return rule
 
 
-defvjp("var", _moment(False, False))
-defvjp("std", _moment(False, True))
-defvjp("nanvar", _moment(True, False))
-defvjp("nanstd", _moment(True, True))
+defvjp("var", _moment(False, False), reads=("ans", 0))
+defvjp("std", _moment(False, True), reads=("ans", 0))
+defvjp("nanvar", _moment(True, False), reads=("ans", 0))
+defvjp("nanstd", _moment(True, True), reads=("ans", 0))
 
 
 # -------------------------------------------------------------------------------------------- cumulative ops
@@ -237,8 +237,7 @@ def _unflat(gx, a, axis):
 
 
 def _cumsum(g, ans, a, axis=None, dtype=None, out=None):
-    x, ax = _flat(a, axis)
-    return _unflat(_revcum(g, ax), a, axis)
+    return _unflat(_revcum(g, 0 if axis is None else axis), a, axis)  # (g is flat when axis is None)
 
 
 def _nancumsum(g, ans, a, axis=None, dtype=None, out=None):
@@ -268,10 +267,10 @@ def _cumprod(g, ans, a, axis=None, dtype=None, out=None):
     return _unflat(gx, a, axis)
 
 
-defvjp("cumsum", _cumsum)
-defvjp("nancumsum", _nancumsum)
-defvjp("cumprod", _cumprod)
-defvjp("cumproduct", _cumprod)
+defvjp("cumsum", _cumsum, reads=())
+defvjp("nancumsum", _nancumsum, reads=(0,))
+defvjp("cumprod", _cumprod, reads=("ans", 0))
+defvjp("cumproduct", _cumprod, reads=("ans", 0))
 
 
 # ----------------------------------------------------------------------------------------------- the rest
@@ -330,7 +329,7 @@ def _trace(g, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     return np.expand_dims(g, (min(ax1, ax2), max(ax1, ax2))) * mask
 
 
-defvjp("trace", _trace)
+defvjp("trace", _trace, reads=())
 
 
 def _nanprod(g, ans, a, axis=None, dtype=None, out=None, keepdims=_NOVALUE, initial=_NOVALUE, where=_NOVALUE):
@@ -346,5 +345,5 @@ def _nancumprod(g, ans, a, axis=None, dtype=None, out=None):
     return _weight(~nan, _cumprod(g, ans, np.where(nan, 1.0, a), axis))
 
 
-defvjp("nanprod", _nanprod)
-defvjp("nancumprod", _nancumprod)
+defvjp("nanprod", _nanprod, reads=("ans", 0))
+defvjp("nancumprod", _nancumprod, reads=("ans", 0))

@@ -37,17 +37,18 @@ def _slice(g, axis, start, stop):
 
 
 # ------------------------------------------------------------------ reshaping: the gradient is reshaped back
-defvjp("reshape", lambda g, ans, a, *args, order="C", **kw: _np().reshape(g, shape_of(a), order=order))
-defvjp("ravel", lambda g, ans, a, order="C": _np().reshape(g, shape_of(a), order=order))
-defvjp("ndarray.flatten", lambda g, ans, a, order="C": _np().reshape(g, shape_of(a), order=order))
-defvjp("squeeze", lambda g, ans, a, *args, **kw: _back_to(g, a))
-defvjp("expand_dims", lambda g, ans, a, *args, **kw: _back_to(g, a))
-defvjp("broadcast_to", lambda g, ans, a, *args, **kw: unbroadcast(g, a))
+# (these rules read their input's shape only: ``reads=()``, the tape keeps no value for them)
+defvjp("reshape", lambda g, ans, a, *args, order="C", **kw: _np().reshape(g, shape_of(a), order=order), reads=())
+defvjp("ravel", lambda g, ans, a, order="C": _np().reshape(g, shape_of(a), order=order), reads=())
+defvjp("ndarray.flatten", lambda g, ans, a, order="C": _np().reshape(g, shape_of(a), order=order), reads=())
+defvjp("squeeze", lambda g, ans, a, *args, **kw: _back_to(g, a), reads=())
+defvjp("expand_dims", lambda g, ans, a, *args, **kw: _back_to(g, a), reads=())
+defvjp("broadcast_to", lambda g, ans, a, *args, **kw: unbroadcast(g, a), reads=())
 # np.full(shape, value): a broadcast of value (autograd's define_gradient example builds its vjp with it)
 defvjp("full", None, lambda g, ans, shape, fill_value, *args, **kw: unbroadcast(g, fill_value),
-       kw={"fill_value": lambda g, ans, shape, fill_value, *args, **kw: unbroadcast(g, fill_value)})
-defvjp("ndarray.copy", lambda g, ans, a, *args, **kw: g)
-defvjp("copy", lambda g, ans, a, *args, **kw: g)
+       kw={"fill_value": lambda g, ans, shape, fill_value, *args, **kw: unbroadcast(g, fill_value)}, reads=())
+defvjp("ndarray.copy", lambda g, ans, a, *args, **kw: g, reads=())
+defvjp("copy", lambda g, ans, a, *args, **kw: g, reads=())
 
 
 def _astype(g, ans, a, *args, **kw):
@@ -55,7 +56,7 @@ def _astype(g, ans, a, *args, **kw):
     return match_real(g, a)
 
 
-defvjp("ndarray.astype", _astype)
+defvjp("ndarray.astype", _astype, reads=())
 
 
 def _atleast(pos, g, ans, args, kwargs):
@@ -66,7 +67,7 @@ def _atleast(pos, g, ans, args, kwargs):
 
 
 for _name in ("atleast_1d", "atleast_2d", "atleast_3d"):
-    defvjp_argnums(_name, _atleast)
+    defvjp_argnums(_name, _atleast, reads=())
 
 
 def _broadcast_arrays(pos, g, ans, args, kwargs):
@@ -75,7 +76,7 @@ def _broadcast_arrays(pos, g, ans, args, kwargs):
     return unbroadcast(g[pos], args[pos])
 
 
-defvjp_argnums("broadcast_arrays", _broadcast_arrays)
+defvjp_argnums("broadcast_arrays", _broadcast_arrays, reads=())
 
 
 # ------------------------------------------------------------------ permutations of axes
@@ -104,10 +105,10 @@ def _rollaxis(g, ans, a, axis, start=0):
     return _np().transpose(g, tuple(int(i) for i in onp.argsort(perm)))
 
 
-defvjp("transpose", _transpose)
-defvjp("swapaxes", lambda g, ans, a, axis1, axis2: _np().swapaxes(g, axis1, axis2))
-defvjp("moveaxis", lambda g, ans, a, source, destination: _np().moveaxis(g, destination, source))
-defvjp("rollaxis", _rollaxis)
+defvjp("transpose", _transpose, reads=())
+defvjp("swapaxes", lambda g, ans, a, axis1, axis2: _np().swapaxes(g, axis1, axis2), reads=())
+defvjp("moveaxis", lambda g, ans, a, source, destination: _np().moveaxis(g, destination, source), reads=())
+defvjp("rollaxis", _rollaxis, reads=())
 
 
 # ------------------------------------------------------------------ joins: each input gets its slice of g
@@ -126,7 +127,7 @@ def _concatenate(pos, g, ans, args, kwargs):
     return _slice(g, ax, start, start + shape_of(arrays[j])[ax])
 
 
-defvjp_argnums("concatenate", _concatenate, sequences=(0,))
+defvjp_argnums("concatenate", _concatenate, sequences=(0,), reads=())
 
 
 def _stack(pos, g, ans, args, kwargs):
@@ -137,7 +138,7 @@ def _stack(pos, g, ans, args, kwargs):
     return g[(slice(None),) * ax + (pos[1],)]
 
 
-defvjp_argnums("stack", _stack, sequences=(0,))
+defvjp_argnums("stack", _stack, sequences=(0,), reads=())
 
 
 def _joined(lift, axis_of):
@@ -177,11 +178,11 @@ def _lift_column(s):
     return s
 
 
-defvjp_argnums("vstack", _joined(_lift_2d, lambda shapes: 0), sequences=(0,))  # (and row_stack, its NumPy 1 alias)
+defvjp_argnums("vstack", _joined(_lift_2d, lambda shapes: 0), sequences=(0,), reads=())  # (and row_stack)
 defvjp_argnums("hstack", _joined(lambda s: s or (1,), lambda shapes: 0 if len(shapes[0]) == 1 else 1),
-               sequences=(0,))
-defvjp_argnums("dstack", _joined(_lift_3d, lambda shapes: 2), sequences=(0,))
-defvjp_argnums("column_stack", _joined(_lift_column, lambda shapes: 1), sequences=(0,))
+               sequences=(0,), reads=())
+defvjp_argnums("dstack", _joined(_lift_3d, lambda shapes: 2), sequences=(0,), reads=())
+defvjp_argnums("column_stack", _joined(_lift_column, lambda shapes: 1), sequences=(0,), reads=())
 
 
 # ------------------------------------------------------------------ splits: g is a list; join it back
@@ -193,11 +194,11 @@ def _split_axis(default):
     return vjp
 
 
-defvjp("split", _split_axis(0))
-defvjp("array_split", _split_axis(0))
-defvjp("hsplit", lambda g, ans, ary, ios: _np().concatenate(list(g), axis=1 if _ndim(ary) > 1 else 0))
-defvjp("vsplit", lambda g, ans, ary, ios: _np().concatenate(list(g), axis=0))
-defvjp("dsplit", lambda g, ans, ary, ios: _np().concatenate(list(g), axis=2))
+defvjp("split", _split_axis(0), reads=())
+defvjp("array_split", _split_axis(0), reads=())
+defvjp("hsplit", lambda g, ans, ary, ios: _np().concatenate(list(g), axis=1 if _ndim(ary) > 1 else 0), reads=())
+defvjp("vsplit", lambda g, ans, ary, ios: _np().concatenate(list(g), axis=0), reads=())
+defvjp("dsplit", lambda g, ans, ary, ios: _np().concatenate(list(g), axis=2), reads=())
 
 
 # ------------------------------------------------------------------ padding, tiling, repeating
@@ -211,7 +212,7 @@ def _pad(g, ans, array, pad_width, mode="constant", **kwargs):
     return gather_grad(g, array, onp.pad(index_map(array), host(pad_width), mode=mode, **kwargs))
 
 
-defvjp("pad", _pad)
+defvjp("pad", _pad, reads=(1,))
 
 
 def _tile(g, ans, A, reps):
@@ -225,7 +226,7 @@ def _tile(g, ans, A, reps):
     return _back_to(g, A)
 
 
-defvjp("tile", _tile)
+defvjp("tile", _tile, reads=(1,))
 
 
 def _repeat(g, ans, a, repeats, axis=None):
@@ -242,7 +243,7 @@ def _repeat(g, ans, a, repeats, axis=None):
     return gather_grad(g, a, onp.repeat(index_map(a), reps, axis=axis))
 
 
-defvjp("repeat", _repeat)
+defvjp("repeat", _repeat, reads=(1,))
 
 
 # ------------------------------------------------------------------ reversals, rolls, rotations
@@ -253,11 +254,11 @@ def _negate(shift):
     return -onp.asarray(shift) if onp.ndim(shift) else -int(shift)
 
 
-defvjp("flip", lambda g, ans, m, axis=None: _np().flip(g, axis))
-defvjp("fliplr", lambda g, ans, m: _np().fliplr(g))
-defvjp("flipud", lambda g, ans, m: _np().flipud(g))
-defvjp("roll", lambda g, ans, a, shift, axis=None: _np().roll(g, _negate(shift), axis))
-defvjp("rot90", lambda g, ans, m, k=1, axes=(0, 1): _np().rot90(g, -k, axes))
+defvjp("flip", lambda g, ans, m, axis=None: _np().flip(g, axis), reads=())
+defvjp("fliplr", lambda g, ans, m: _np().fliplr(g), reads=())
+defvjp("flipud", lambda g, ans, m: _np().flipud(g), reads=())
+defvjp("roll", lambda g, ans, a, shift, axis=None: _np().roll(g, _negate(shift), axis), reads=(1,))
+defvjp("rot90", lambda g, ans, m, k=1, axes=(0, 1): _np().rot90(g, -k, axes), reads=())
 
 
 # ------------------------------------------------------------------ diagonals and triangles
@@ -267,9 +268,9 @@ def _diag(g, ans, v, k=0):
     return gather_grad(g, v, onp.diag(index_map(v), k))
 
 
-defvjp("diag", _diag)
+defvjp("diag", _diag, reads=())
 defvjp("diagonal", lambda g, ans, a, offset=0, axis1=0, axis2=1: gather_grad(
-    g, a, onp.diagonal(index_map(a), offset, axis1, axis2)))
+    g, a, onp.diagonal(index_map(a), offset, axis1, axis2)), reads=())
 def _tri_vjp(fn_name):
     """A 1-d ``m`` is broadcast to rows of a square matrix: its gradient sums the masked rows."""
     def vjp(g, ans, m, k=0):
@@ -279,8 +280,8 @@ def _tri_vjp(fn_name):
     return vjp
 
 
-defvjp("tril", _tri_vjp("tril"))
-defvjp("triu", _tri_vjp("triu"))
+defvjp("tril", _tri_vjp("tril"), reads=())
+defvjp("triu", _tri_vjp("triu"), reads=())
 
 
 # ------------------------------------------------------------------ gathers by index
@@ -291,16 +292,16 @@ def _sort(g, ans, a, axis=-1, kind=None, order=None):
     return gather_grad(g, a, src)
 
 
-defvjp("sort", _sort)
-defvjp("msort", lambda g, ans, a: _sort(g, ans, a, axis=0))
+defvjp("sort", _sort, reads=(0,))
+defvjp("msort", lambda g, ans, a: _sort(g, ans, a, axis=0), reads=(0,))
 defvjp("take", lambda g, ans, a, indices, axis=None, out=None, mode="raise": gather_grad(
-    g, a, onp.take(index_map(a), host(indices), axis=axis, mode=mode)))
+    g, a, onp.take(index_map(a), host(indices), axis=axis, mode=mode)), reads=(1,))
 defvjp("take_along_axis", lambda g, ans, arr, indices, axis: gather_grad(
-    g, arr, onp.take_along_axis(index_map(arr), host(indices), axis)))
+    g, arr, onp.take_along_axis(index_map(arr), host(indices), axis)), reads=(1,))
 defvjp("compress", None, lambda g, ans, condition, a, axis=None, out=None: gather_grad(
-    g, a, onp.compress(host(condition), index_map(a), axis=axis)))
+    g, a, onp.compress(host(condition), index_map(a), axis=axis)), reads=(0,))
 defvjp("extract", None, lambda g, ans, condition, arr: gather_grad(
-    g, arr, onp.extract(host(condition), index_map(arr))))
+    g, arr, onp.extract(host(condition), index_map(arr))), reads=(0,))
 
 
 def _bincount_weights(g, ans, x, weights=None, minlength=0):
@@ -308,7 +309,7 @@ def _bincount_weights(g, ans, x, weights=None, minlength=0):
     return match_real(_np().take(g, host(x)), weights)
 
 
-defvjp("bincount", None, _bincount_weights, kw={"weights": _bincount_weights})
+defvjp("bincount", None, _bincount_weights, kw={"weights": _bincount_weights}, reads=(0,))
 
 
 # ------------------------------------------------------------------ more pickers and joins
@@ -326,9 +327,9 @@ def _append(which):
     return vjp
 
 
-defvjp("append", _append(0), _append(1))
+defvjp("append", _append(0), _append(1), reads=())
 defvjp("delete", lambda g, ans, arr, obj, axis=None: gather_grad(
-    g, arr, onp.delete(index_map(arr), host(obj), axis)))
+    g, arr, onp.delete(index_map(arr), host(obj), axis)), reads=(1,))
 
 
 def _insert(which):
@@ -341,8 +342,9 @@ def _insert(which):
     return vjp
 
 
-defvjp("insert", _insert(0), None, _insert(1))
-defvjp("resize", lambda g, ans, a, new_shape: gather_grad(g, a, onp.resize(index_map(a), host(new_shape))))
+defvjp("insert", _insert(0), None, _insert(1), reads=(1,))
+defvjp("resize", lambda g, ans, a, new_shape: gather_grad(g, a, onp.resize(index_map(a), host(new_shape))),
+       reads=(1,))
 
 
 def _partition(g, ans, a, kth, axis=-1, kind="introselect", order=None):
@@ -352,8 +354,8 @@ def _partition(g, ans, a, kth, axis=-1, kind="introselect", order=None):
     return gather_grad(g, a, src)
 
 
-defvjp("partition", _partition)
-defvjp("diagflat", lambda g, ans, v, k=0: _back_to(_np().diagonal(g, k), v))
+defvjp("partition", _partition, reads=(0, 1))
+defvjp("diagflat", lambda g, ans, v, k=0: _back_to(_np().diagonal(g, k), v), reads=())
 
 
 def _choose(pos, g, ans, args, kwargs):
@@ -382,7 +384,7 @@ def _meshgrid(pos, g, ans, args, kwargs):
     return gather_grad(g[pos], args[pos], maps[pos])
 
 
-defvjp_argnums("meshgrid", _meshgrid)
+defvjp_argnums("meshgrid", _meshgrid, reads=())
 
 
 def _diff(g, ans, a, n=1, axis=-1, prepend=None, append=None):
@@ -401,7 +403,7 @@ def _diff(g, ans, a, n=1, axis=-1, prepend=None, append=None):
     return g
 
 
-defvjp("diff", _diff)
+defvjp("diff", _diff, reads=())
 
 
 def _gradient_bands(n, spacing, edge_order):
