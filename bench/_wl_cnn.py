@@ -121,7 +121,7 @@ def _imperdl_cases(hx, hy, hp, pad) -> list[Case]:
         h = max_pool2d(relu(conv2d(x, p["W1"], p["b1"], stride=1, pad=pad)), 2, 2, 2)
         return softmax_loss(affine(relu(affine(h, p["W2"], p["b2"])), p["W3"], p["b3"]), y)
 
-    return imperdl_sgd_cases(loss, hx, hy, hp)
+    return imperdl_sgd_cases(loss, hx, hy, hp, lambda p: numpy_grads(p, hx, hy, pad)[1])
 
 
 def _torch_case(hx, hy, hp, pad) -> Case:
