@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = ("numpy (hand-written)", "HIPS autograd", "PyTorch eager", "MXNet imperative", "MXNet Gluon hybridized",
          "JAX eager", "JAX jit")
-WORKLOADS = ("chain", "mlp", "cnn", "rnn", "memory")
+WORKLOADS = ("chain", "mlp", "cnn", "rnn", "svi", "memory")
 
 
 def ratios(data: dict) -> dict:

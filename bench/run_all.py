@@ -6,6 +6,7 @@ Workloads (sizes and peers in each ``bench/_wl_*.py``):
 - ``mlp``: one SGD step of a 3072-512-10 softmax MLP, batch 128;
 - ``cnn``: one SGD step of CS231n's ThreeLayerConvNet on 3x32x32, batch 50;
 - ``rnn``: a vanilla RNN unrolled 50 steps (batch 64, input 512, hidden 512), forward+backward;
+- ``svi``: a small-array program written for autograd (black-box SVI gradient, 2000 samples in 2-D, float64);
 - ``memory``: peak RSS of 200 SGD steps of an LSTM (sequences of 50), one subprocess per implementation.
 
 Peers: hand-written NumPy (forward + manual backward), HIPS autograd, MXNet imperative (``mx.autograd``), MXNet
@@ -50,7 +51,7 @@ import _harness as H
 
 SCHEMA = 1
 ROOT = Path(_HERE).parent
-TIMED = ("chain", "mlp", "cnn", "rnn")
+TIMED = ("chain", "mlp", "cnn", "rnn", "svi")
 WORKLOADS = (*TIMED, "memory")
 REFERENCE = "imperdl default"
 # (rounds, seconds per round, warm-up calls) per mode; the memory workload's steps come from its config
@@ -66,6 +67,8 @@ TARGETS = [
      "text": "CNN step within 1.2x MXNet Gluon hybridized"},
     {"id": "cnn-vs-pytorch", "workload": "cnn", "peer": "PyTorch eager", "limit": 0.5,
      "text": "CNN step at most 0.5x PyTorch eager"},
+    {"id": "svi-vs-autograd", "workload": "svi", "peer": "HIPS autograd", "limit": 1.0,
+     "text": "small-array program written for autograd (black-box SVI gradient) no slower than under autograd"},
     {"id": "rnn-vs-numpy", "workload": "rnn", "peer": "numpy (hand-written)", "limit": 1.3,
      "text": "RNN forward+backward within 1.3x hand-written NumPy"},
     {"id": "memory-vs-numpy", "workload": "memory", "peer": "numpy (hand-written)", "limit": 1.3,
