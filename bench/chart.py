@@ -38,7 +38,7 @@ def draw(data: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rs = ratios(data)
-    fig, ax = plt.subplots(figsize=(10, 4.2), dpi=100)
+    fig, ax = plt.subplots(figsize=(11, 4.6), dpi=100)
     width = 0.8 / len(PEERS)
     colors = plt.get_cmap("tab10").colors
     for j, peer in enumerate(PEERS):
@@ -55,7 +55,7 @@ def draw(data: dict, path: Path) -> None:
     ax.set_xticks(range(len(rs)), list(rs))
     ax.set_ylabel("imperdl default / peer (log)")
     ax.set_title(f"imperdl against its peers ({data['machine']['date'][:10]}; black marks: target limits)")
-    ax.legend(fontsize=8, ncol=4, loc="upper left")
+    ax.legend(fontsize=8, ncol=len(PEERS), loc="upper center", bbox_to_anchor=(0.5, -0.08), frameon=False)
     fig.tight_layout()
     fig.savefig(path, metadata={"Software": None})
     plt.close(fig)

@@ -196,6 +196,27 @@ def test_a_timed_wrong_result_fails_the_round():
     assert seen == ["step", "step", "snapshot", "step", "check"]  # the last timed step is the one checked
 
 
+def test_chart_and_extra_sections_come_from_the_json(smoke, tmp_path):
+    """bench/chart.py draws the ratio chart from the run's JSON; the page links it (and the callgrind and thread
+    tables) only when those files sit next to the JSON."""
+    spec = importlib.util.spec_from_file_location("bench_chart", ROOT / "bench" / "chart.py")
+    chart = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(chart)
+    data = smoke["data"]
+    ratios = chart.ratios(data)
+    assert ratios["chain"]["HIPS autograd"] == next(r["ratio"] for r in data["workloads"]["chain"]["rows"]
+                                                    if r["name"] == "HIPS autograd")
+    gen = _gen_performance()
+    assert "![" not in gen.render(data, base=tmp_path) and "callgrind" not in gen.render(data, base=tmp_path)
+    chart.draw(data, tmp_path / gen.CHART)
+    assert (tmp_path / gen.CHART).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (tmp_path / gen.CALLGRIND).write_text(json.dumps({
+        "steps": 2, "ops_per_step": 50, "date": "d", "seconds": 1,
+        "rows": [{"name": "numpy (hand-written)", "per_op": 11231.0}, {"name": "JAX eager", "skipped": "why"}]}))
+    md = gen.render(data, base=tmp_path)
+    assert f"]({gen.CHART})" in md and "| numpy (hand-written) | 11,231 |" in md and "skipped: why" in md
+
+
 def test_render_refuses_an_unknown_schema():
     with pytest.raises(ValueError, match="schema"):
         _gen_performance().render({"schema": 99})

@@ -135,7 +135,7 @@ def _machine(data: dict) -> list[str]:
         ("CPU", f"{m['cpu']}, {m['cores']} cores ({m.get('cores_usable') or m['cores']} usable)"),
         ("Date (UTC)", m["date"]),
         ("Versions", ", ".join(f"{k} {v[k]}" for k in ("python", "numpy", "mxnet", "torch", "autograd", "imperdl")
-                               if v.get(k))),
+                               if v.get(k)) + (f", jax {v['jax']} (its own venv, NumPy >= 2)" if v.get("jax") else "")),
         ("imperdl default policy", f"`{m.get('imperdl_default_policy', 'unknown')}`"),
         ("Commit", commit),
         ("Mode", f"{data['mode']}, {data['wall_seconds']:.0f} s in all"
