@@ -337,7 +337,8 @@ def _callgrind(base: Path | None) -> list[str]:
             "valgrind's callgrind, which counts instructions whatever the machine's load. Each row runs in its own "
             f"process twice, {cg['steps']} and {2 * cg['steps']} chain steps after the same imports and warm-up; "
             "the difference of the two totals divided by the extra ops is the cost of one op (start-up cancels). "
-            f"`python bench/callgrind.py --json docs/{CALLGRIND}` ({cg['date']}, {cg['seconds']} s).", "",
+            f"`python bench/callgrind.py --json docs/{CALLGRIND}` ({cg['date']}"
+            + (f", {cg['seconds']} s" if cg.get("seconds") else "") + ").", "",
             *_table(["implementation", "instructions per op"], rows, ["---", "---:"]), ""]
 
 
