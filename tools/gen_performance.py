@@ -339,7 +339,9 @@ def _callgrind(base: Path | None) -> list[str]:
             "the difference of the two totals divided by the extra ops is the cost of one op (start-up cancels). "
             f"`python bench/callgrind.py --json docs/{CALLGRIND}` ({cg['date']}"
             + (f", {cg['seconds']} s" if cg.get("seconds") else "") + ").", "",
-            *_table(["implementation", "instructions per op"], rows, ["---", "---:"]), ""]
+            *_table(["implementation", "instructions per op"], rows, ["---", "---:"]),
+            "", "Counts repeat closely for NumPy, autograd, imperdl and JAX; PyTorch's varied by ~20% between two "
+            "runs (38.5k and 46.1k on 2026-12-04; the cause was not investigated).", ""]
 
 
 def _thread_pools(base: Path | None) -> list[str]:
