@@ -1,4 +1,4 @@
-# Entry points: make demo | make test | make smoke | make course | make bench | make coverage-table | make docs
+# Entry points: make demo | make test | make smoke | make course | make bench | make bench-callgrind | make coverage-table | make docs
 # Each creates $(VENV) with $(PYTHON) if missing and installs the package editable with the extras it needs.
 # An install is stamped with a hash of pyproject.toml, so a second run installs nothing until that file changes.
 #
@@ -27,7 +27,7 @@ NO_BROWSER := $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell un
 # Jupyter refuses to run as root (containers, CI) unless told
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: demo test smoke course bench coverage-table docs
+.PHONY: demo test smoke course bench bench-callgrind coverage-table docs
 
 $(PY):
 	@test -n "$(PYTHON_EXE)" || { echo "make: no interpreter '$(PYTHON)' (on PATH or in pyenv)"; exit 1; }
@@ -53,9 +53,15 @@ smoke: $(VENV)/.installed-smoke-$(KEY)
 course: $(VENV)/.installed-lab-$(KEY)
 	$(VENV)/bin/jupyter lab $(NO_BROWSER) $(ALLOW_ROOT) --ServerApp.root_dir=examples/cs231n
 
-# every bench/*.py script (files starting with _ are shared modules, not benchmarks)
+# every bench/*.py script (files starting with _ are shared modules, not benchmarks), then the ratio chart of
+# run_all's results (bench/results.png); the callgrind table runs ~50x slower under valgrind: make bench-callgrind
+BENCH_SCRIPTS := $(filter-out bench/_% bench/callgrind.py bench/chart.py,$(sort $(wildcard bench/*.py)))
 bench: $(VENV)/.installed-bench-$(KEY)
-	set -e; for f in $(filter-out bench/_%,$(sort $(wildcard bench/*.py))); do echo "== $$f"; $(PY) $$f; done
+	set -e; for f in $(BENCH_SCRIPTS); do echo "== $$f"; $(PY) $$f; done
+	$(PY) bench/chart.py --json bench/results.json
+
+bench-callgrind: $(VENV)/.installed-bench-$(KEY)
+	$(PY) bench/callgrind.py
 
 coverage-table: $(VENV)/.installed-mxnet-$(KEY)
 	$(PY) tools/gen_coverage.py

@@ -29,7 +29,9 @@ LR = 1e-3  # SGD step of every training workload (the value does not matter for 
 # Each family runs in its own worker process (``_worker.py``): two OpenMP runtimes in one process (PyTorch's and
 # MXNet's libgomp) spin-wait for each other's cores, which measured 5-20x slowdowns of both on 2 cores; and MXNet
 # peers must run with MXNet's own defaults, not with the engine and shape semantics imperdl sets for itself.
-FAMILIES = ("numpy", "imperdl", "mxnet", "torch", "torch1")  # torch1: PyTorch pinned to one thread
+FAMILIES = ("numpy", "imperdl", "mxnet", "torch", "torch1", "jax")  # torch1: PyTorch pinned to one thread
+# jax runs from its own virtual environment (bench/.venv-jax: JAX needs a NumPy the project's venv cannot have)
+JAX_ROWS = ("JAX eager", "JAX jit")
 
 
 @dataclasses.dataclass
@@ -41,6 +43,10 @@ class Case:
     returns them as NumPy arrays (key -> array), for the agreement check against the hand-written NumPy code.
     ``policy``: the imperdl policy object installed before each round (None for non-imperdl cases).
     ``na``: why this implementation is not run for this workload (it is then reported as n/a).
+    ``check(before, result)``: raises ``WrongResult`` when ``result`` (what ``step`` returned) is not the
+    reference's for the state ``before`` (what ``snapshot()`` returned just before that step; None without a
+    snapshot). Every round checks the result of its last timed step, so a benchmark that times a wrong result
+    fails instead of reporting a time.
     """
 
     name: str
@@ -50,6 +56,23 @@ class Case:
     policy: object = None
     na: str | None = None
     note: str = ""
+    check: Callable[[object, object], None] | None = None
+    snapshot: Callable[[], object] | None = None
+
+
+class WrongResult(AssertionError):
+    """A timed step returned something other than the reference result."""
+
+
+def expect_close(got: dict, ref: dict, what: str, rtol: float = 1e-3) -> None:
+    """``WrongResult`` unless every array of ``got`` matches ``ref`` (max |g - r| / max |r| <= rtol)."""
+    diff = max_rel_diff({k: _host(v) for k, v in got.items()}, ref)
+    if not diff <= rtol:  # (NaN fails too)
+        raise WrongResult(f"{what}: timed result differs from the reference by {diff:.3g} (relative, limit {rtol})")
+
+
+def _host(v):
+    return v.asnumpy() if hasattr(v, "asnumpy") else onp.asarray(v)
 
 
 # ------------------------------------------------------------------------------------------------ libraries
@@ -135,8 +158,10 @@ def unavailable(name: str, kind: str, why: str) -> Case:
 # ------------------------------------------------------------------------------------------------ SGD steps
 # The training workloads (mlp, cnn) differ only in their model: these build the step/grads pair of each family
 # around a model-specific loss or forward+backward.
-def imperdl_sgd_cases(loss, hx, hy, hp: dict) -> list[Case]:
-    """One case per imperdl policy: ``grad_and_loss(loss)(params, x, y)`` then ``params[k] -= LR * g[k]``."""
+def imperdl_sgd_cases(loss, hx, hy, hp: dict, reference, rtol: float = 1e-3) -> list[Case]:
+    """One case per imperdl policy: ``grad_and_loss(loss)(params, x, y)`` then ``params[k] -= LR * g[k]``.
+    ``reference(params as NumPy arrays)``: the hand-written gradients every round's last step is checked against
+    (``expect_close`` with ``rtol``)."""
     import imperdl.numpy as inp
     from imperdl.core import grad_and_loss
 
@@ -152,12 +177,15 @@ def imperdl_sgd_cases(loss, hx, hy, hp: dict) -> list[Case]:
                 params[k] -= LR * g[k]
             for v in params.values():
                 v.wait_to_read()
+            return g
 
         def grads(x=x):
             g, _ = gl({k: inp.array(v) for k, v in hp.items()}, x, hy)
             return {k: v.asnumpy() for k, v in g.items()}
 
-        cases.append(Case(name, "imperdl", policy=pol, step=step, grads=grads))
+        cases.append(Case(name, "imperdl", policy=pol, step=step, grads=grads,
+                          snapshot=lambda params=params: {k: v.asnumpy() for k, v in params.items()},
+                          check=lambda before, g, name=name: expect_close(g, reference(before), name, rtol)))
     return cases
 
 
@@ -230,14 +258,22 @@ def _prepare(case: Case) -> None:
 
 def _round(case: Case, number: int) -> float:
     """Seconds per call of ``case.step`` over ``number`` calls (garbage collected first, collector left on:
-    tapes make reference cycles and collecting them is part of their cost)."""
+    tapes make reference cycles and collecting them is part of their cost). The last call's result is checked
+    (``Case.check``; the snapshot before it and the check are outside the clock)."""
     _prepare(case)
     gc.collect()
     step = case.step
     t0 = time.perf_counter()
-    for _ in range(number):
+    for _ in range(number - 1):
         step()
-    return (time.perf_counter() - t0) / number
+    spent = time.perf_counter() - t0
+    before = case.snapshot() if case.snapshot is not None else None
+    t0 = time.perf_counter()
+    result = step()
+    spent += time.perf_counter() - t0
+    if case.check is not None:
+        case.check(before, result)
+    return spent / number
 
 
 def calibrate(case: Case, warmup: int, target_s: float) -> int:
@@ -384,13 +420,15 @@ def thread_settings() -> dict:
     import sys
 
     torch = sys.modules.get("torch")
-    info = {"loaded": sorted(m for m in ("mxnet", "torch", "autograd", "imperdl") if m in sys.modules),
+    info = {"loaded": sorted(m for m in ("mxnet", "torch", "autograd", "imperdl", "jax") if m in sys.modules),
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
             "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS"),
             "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
             "MXNET_ENGINE_TYPE": os.environ.get("MXNET_ENGINE_TYPE"),
             "MXNET_OMP_MAX_THREADS": os.environ.get("MXNET_OMP_MAX_THREADS"),
             "torch_threads": torch.get_num_threads() if torch is not None else None}
+    if "jax" in sys.modules:
+        info["jax"] = sys.modules["jax"].__version__
     try:
         import threadpoolctl
 

@@ -5,7 +5,7 @@ measures what a framework adds per operation (dispatch, recording, the backward 
 from __future__ import annotations
 
 import numpy as onp
-from _harness import Case, imperdl_policies, load_hips, load_mxnet, load_torch, unavailable
+from _harness import Case, expect_close, imperdl_policies, load_hips, load_mxnet, load_torch, unavailable
 
 TITLE = "tiny chain: 50 elementwise ops on 10x10 float32, forward+backward"
 UNIT, SCALE = "us/op", 1e6
@@ -74,13 +74,19 @@ def _imperdl_cases(hx, hc, ops) -> list[Case]:
     import imperdl.numpy as inp
     from imperdl.core import grad
 
-    cases = []
+    cases, ref = [], {"x": numpy_grad(hx, hc, ops)[1]}
     for name, pol in imperdl_policies():
         x, c = inp.array(hx), inp.array(hc)
         g = grad(lambda x, c=c: forward(inp, x, c, ops))
-        cases.append(Case(name, "imperdl", policy=pol, step=lambda g=g, x=x: g(x).wait_to_read(),
-                          grads=lambda g=g, x=x: {"x": g(x).asnumpy()}))
+        cases.append(Case(name, "imperdl", policy=pol, step=lambda g=g, x=x: _waited(g(x)),
+                          grads=lambda g=g, x=x: {"x": g(x).asnumpy()},
+                          check=lambda _, got, name=name: expect_close({"x": got}, ref, name)))
     return cases
+
+
+def _waited(a):
+    a.wait_to_read()
+    return a
 
 
 def _torch_cases(hx, hc, ops) -> list[Case]:
@@ -135,3 +141,20 @@ def _mxnet_cases(hx, hc, ops) -> list[Case]:
             Case("MXNet Gluon hybridized", "peer", step=run_gluon, grads=lambda: {"x": run_gluon().asnumpy()},
                  note="HybridBlock, hybridize(static_alloc=True, static_shape=True)")]
 
+
+
+def jax_cases(cfg: dict) -> list[Case]:
+    """JAX on the CPU, op by op (eager) and compiled (``jax.jit`` of the gradient function); run by the worker in
+    JAX's own virtual environment."""
+    import jax
+    import jax.numpy as jnp
+
+    hx, hc = _data(cfg)
+    ops = cfg["ops"]
+    x, c = jnp.asarray(hx), jnp.asarray(hc)
+    eager = jax.grad(lambda x: forward(jnp, x, c, ops))
+    jitted = jax.jit(eager)
+    return [Case("JAX eager", "peer", step=lambda: eager(x).block_until_ready(),
+                 grads=lambda: {"x": onp.asarray(eager(x))}, note="jax.grad, op by op"),
+            Case("JAX jit", "peer", step=lambda: jitted(x).block_until_ready(),
+                 grads=lambda: {"x": onp.asarray(jitted(x))}, note="jax.jit(jax.grad(f))")]

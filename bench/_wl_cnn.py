@@ -121,7 +121,11 @@ def _imperdl_cases(hx, hy, hp, pad) -> list[Case]:
         h = max_pool2d(relu(conv2d(x, p["W1"], p["b1"], stride=1, pad=pad)), 2, 2, 2)
         return softmax_loss(affine(relu(affine(h, p["W2"], p["b2"])), p["W3"], p["b3"]), y)
 
-    return imperdl_sgd_cases(loss, hx, hy, hp)
+    # rtol: ReLU and max pooling have kinks. On MXNet (oneDNN) the float32 forward rounds differently from NumPy's,
+    # so a pre-activation within rounding of 0, or a near-tie in a pool window, sends its gradient elsewhere than
+    # the NumPy reference does: measured up to 2.2% of the largest |dW1| in some steps (1e-6 in most). A wrong
+    # result (a missing term, a stale buffer) is off by far more.
+    return imperdl_sgd_cases(loss, hx, hy, hp, lambda p: numpy_grads(p, hx, hy, pad)[1], rtol=0.1)
 
 
 def _torch_case(hx, hy, hp, pad) -> Case:

@@ -100,7 +100,7 @@ def _imperdl_cases(hx, hy, hp) -> list[Case]:
     def loss(p, x, y):
         return softmax_loss(affine(relu(affine(x, p["w1"], p["b1"])), p["w2"], p["b2"]), y)
 
-    return imperdl_sgd_cases(loss, hx, hy, hp)
+    return imperdl_sgd_cases(loss, hx, hy, hp, lambda p: numpy_grads(p, hx, hy)[1])
 
 
 def _torch_case(hx, hy, hp) -> Case:
@@ -179,3 +179,30 @@ def _set_dense(net, hp, nd) -> None:
 
 def _from_mx_layout(g: dict) -> dict:
     return {k: (v.T if k.startswith("w") else v) for k, v in g.items()}
+
+
+def jax_cases(cfg: dict) -> list[Case]:
+    """JAX on the CPU: the same loss, gradients and SGD update op by op (eager) and as one ``jax.jit`` step."""
+    import jax
+    import jax.numpy as jnp
+
+    hx, hy, hp = data(cfg)
+    x, y, rows = jnp.asarray(hx), jnp.asarray(hy), jnp.arange(hx.shape[0])
+    g_fn = jax.grad(lambda p: _numpy_like_loss(jnp, p, x, y, rows))
+
+    def update(p):
+        g = g_fn(p)
+        return {k: p[k] - LR * g[k] for k in p}
+
+    cases = []
+    for name, fn, note in (("JAX eager", update, "jax.grad, op by op"),
+                           ("JAX jit", jax.jit(update), "jax.jit of the whole step")):
+        state = {"p": {k: jnp.asarray(v) for k, v in hp.items()}}
+
+        def step(fn=fn, state=state):
+            state["p"] = jax.block_until_ready(fn(state["p"]))
+
+        cases.append(Case(name, "peer", step=step, note=note,
+                          grads=lambda: {k: onp.asarray(v) for k, v in g_fn({k: jnp.asarray(v) for k, v in
+                                                                              hp.items()}).items()}))
+    return cases

@@ -1,6 +1,8 @@
 """A benchmark worker: one process per library family, driven by ``bench/run_all.py`` over stdin/stdout.
 
-    python bench/_worker.py FAMILY      # FAMILY: numpy | imperdl | mxnet | torch | torch1 (one thread)
+    python bench/_worker.py FAMILY      # FAMILY: numpy | imperdl | mxnet | torch | torch1 (one thread) | jax
+
+(``jax`` runs under the Python of JAX's own virtual environment, ``bench/.venv-jax``.)
 
 Commands arrive one JSON object per line; every reply is one line starting with ``@@`` followed by JSON (anything
 else a library prints is ignored by the driver):
@@ -54,6 +56,10 @@ class Worker:
             mxnet_backend.load()
         elif self.family == "mxnet":
             H.load_mxnet()
+        elif self.family == "jax":
+            import jax
+
+            jax.config.update("jax_platforms", "cpu")
         else:
             torch = H.load_torch()
             if torch is not None and self.family == "torch1":
@@ -64,6 +70,10 @@ class Worker:
         self.drop()
         if self.family == "torch1":
             cases = H.one_thread_variant(_module(workload).build(config, "torch"))
+        elif self.family == "jax":
+            make = getattr(_module(workload), "jax_cases", None)
+            cases = make(config) if make is not None else [
+                H.unavailable(n, "peer", "no JAX version of this workload yet") for n in H.JAX_ROWS]
         else:
             cases = _module(workload).build(config, self.family)
         out = []

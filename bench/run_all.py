@@ -6,6 +6,7 @@ Workloads (sizes and peers in each ``bench/_wl_*.py``):
 - ``mlp``: one SGD step of a 3072-512-10 softmax MLP, batch 128;
 - ``cnn``: one SGD step of CS231n's ThreeLayerConvNet on 3x32x32, batch 50;
 - ``rnn``: a vanilla RNN unrolled 50 steps (batch 64, input 512, hidden 512), forward+backward;
+- ``svi``: a small-array program written for autograd (black-box SVI gradient, 2000 samples in 2-D, float64);
 - ``memory``: peak RSS of 200 SGD steps of an LSTM (sequences of 50), one subprocess per implementation.
 
 Peers: hand-written NumPy (forward + manual backward), HIPS autograd, MXNet imperative (``mx.autograd``), MXNet
@@ -50,12 +51,14 @@ import _harness as H
 
 SCHEMA = 1
 ROOT = Path(_HERE).parent
-TIMED = ("chain", "mlp", "cnn", "rnn")
+TIMED = ("chain", "mlp", "cnn", "rnn", "svi")
 WORKLOADS = (*TIMED, "memory")
 REFERENCE = "imperdl default"
 # (rounds, seconds per round, warm-up calls) per mode; the memory workload's steps come from its config
 MODES = {"full": (7, 0.4, 2), "quick": (3, 0.1, 1), "smoke": (2, 0.0, 1)}
 TARGETS = [
+    {"id": "chain-vs-autograd", "workload": "chain", "peer": "HIPS autograd", "limit": 1.0,
+     "text": "tiny chain: per-op cost at or below HIPS autograd's"},
     {"id": "chain-vs-pytorch", "workload": "chain", "peer": "PyTorch eager", "limit": 1.0,
      "text": "tiny chain: per-op cost at or below PyTorch eager's"},
     {"id": "mlp-vs-numpy", "workload": "mlp", "peer": "numpy (hand-written)", "limit": 1.1,
@@ -64,6 +67,8 @@ TARGETS = [
      "text": "CNN step within 1.2x MXNet Gluon hybridized"},
     {"id": "cnn-vs-pytorch", "workload": "cnn", "peer": "PyTorch eager", "limit": 0.5,
      "text": "CNN step at most 0.5x PyTorch eager"},
+    {"id": "svi-vs-autograd", "workload": "svi", "peer": "HIPS autograd", "limit": 1.0,
+     "text": "small-array program written for autograd (black-box SVI gradient) no slower than under autograd"},
     {"id": "rnn-vs-numpy", "workload": "rnn", "peer": "numpy (hand-written)", "limit": 1.3,
      "text": "RNN forward+backward within 1.3x hand-written NumPy"},
     {"id": "memory-vs-numpy", "workload": "memory", "peer": "numpy (hand-written)", "limit": 1.3,
@@ -78,20 +83,50 @@ def _module(name: str):
 # ------------------------------------------------------------------------------------------------ workers
 # canonical row order of every table
 ORDER = ("numpy (hand-written)", "imperdl default", "imperdl only_numpy", "imperdl prefer_mxnet", "HIPS autograd",
-         "PyTorch eager", "PyTorch eager (1 thread)", "MXNet imperative", "MXNet Gluon hybridized")
+         "PyTorch eager", "PyTorch eager (1 thread)", "MXNet imperative", "MXNet Gluon hybridized", *H.JAX_ROWS)
+JAX_VENV = Path(_HERE) / ".venv-jax"
+JAX_PACKAGES = ("jax[cpu]",)
+
+
+def jax_python(create: bool, log) -> tuple[str | None, str | None]:
+    """(the Python of JAX's own virtual environment, None), or (None, why JAX is skipped).
+
+    JAX needs NumPy >= 2 where MXNet 1.9.1 needs NumPy < 2, so JAX never goes into the project's venv: it gets
+    ``bench/.venv-jax``, created here on first use (``create``) with the interpreter running this script."""
+    py = JAX_VENV / "bin" / "python"
+    if not py.exists():
+        if not create:
+            return None, f"no JAX environment ({JAX_VENV.relative_to(ROOT)}; a full run creates it)"
+        log(f"creating {JAX_VENV.relative_to(ROOT)} for the JAX peers (once; needs the package index)")
+        base = getattr(sys, "_base_executable", sys.executable)
+        try:
+            subprocess.run([base, "-m", "venv", str(JAX_VENV)], check=True, capture_output=True, timeout=300)
+            subprocess.run([str(py), "-m", "pip", "install", "-q", *JAX_PACKAGES], check=True, capture_output=True,
+                           timeout=1200, text=True)
+        except (OSError, subprocess.SubprocessError) as exc:
+            tail = (getattr(exc, "stderr", "") or "").strip().splitlines()[-1:] or [str(exc)]
+            return None, f"JAX could not be installed for {sys.version.split()[0]}: {tail[0][:200]}"
+    probe = subprocess.run([str(py), "-c", "import jax, jax.numpy as j; print(jax.__version__, j.ones(2).sum())"],
+                           capture_output=True, text=True, timeout=300)
+    if probe.returncode != 0:
+        return None, f"JAX does not import in {JAX_VENV.relative_to(ROOT)}: {probe.stderr.strip()[-200:]}"
+    return str(py), None
 
 
 class Workers:
     """One ``_worker.py`` process per library family, each driven by one JSON line per command."""
 
-    def __init__(self, tmp: str):
+    def __init__(self, tmp: str, jax: str | None, jax_skipped: str | None):
         self.tmp = tmp
         self.procs, self.logs = {}, {}
+        self.skipped = {} if jax else {"jax": jax_skipped}  # family -> why it does not run
+        self.families = [f for f in H.FAMILIES if f not in self.skipped]
         script = os.path.join(_HERE, "_worker.py")
-        for fam in H.FAMILIES:
+        for fam in self.families:
             self.logs[fam] = open(os.path.join(tmp, f"worker-{fam}.log"), "w+")
-            self.procs[fam] = subprocess.Popen([sys.executable, script, fam], stdin=subprocess.PIPE,
-                                               stdout=subprocess.PIPE, stderr=self.logs[fam], text=True, cwd=ROOT)
+            self.procs[fam] = subprocess.Popen([jax if fam == "jax" else sys.executable, script, fam],
+                                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.logs[fam],
+                                               text=True, cwd=ROOT)
 
     def send(self, fam: str, **msg) -> None:
         proc = self.procs[fam]
@@ -131,7 +166,9 @@ def run_timed(name: str, mode: str, workers: Workers, log, profile_all: bool) ->
     rounds, target_s, warmup = MODES[mode]
     load_before, t0 = H.load_average(), time.perf_counter()
     rows, threads, family_of = {}, {}, {}
-    for fam in H.FAMILIES:  # one after another: calibration is a measurement
+    if "jax" in workers.skipped:
+        rows.update({n: {"name": n, "kind": "peer", "na": workers.skipped["jax"]} for n in H.JAX_ROWS})
+    for fam in workers.families:  # one after another: calibration is a measurement
         try:
             reply = workers.ask(fam, cmd="build", workload=name, config=cfg, warmup=warmup, target_s=target_s,
                                 grads_dir=workers.tmp)
@@ -143,7 +180,7 @@ def run_timed(name: str, mode: str, workers: Workers, log, profile_all: bool) ->
             rows[r["name"]] = r
             family_of[r["name"]] = fam
     times = {n: [] for n, r in rows.items() if "number" in r}
-    live = [fam for fam in H.FAMILIES if any(family_of.get(n) == fam for n in times)]
+    live = [fam for fam in workers.families if any(family_of.get(n) == fam for n in times)]
     for _ in range(rounds):
         for fam in live:  # rounds interleave across families too
             reply = workers.ask(fam, cmd="round")
@@ -168,7 +205,7 @@ def run_timed(name: str, mode: str, workers: Workers, log, profile_all: bool) ->
                                             seconds=0.2 if mode == "smoke" else 3.0)
         except RuntimeError as exc:
             result["profile"] = {"error": str(exc)[:2000]}
-    for fam in H.FAMILIES:
+    for fam in workers.families:
         if fam in threads:
             workers.ask(fam, cmd="drop")
     result["wall_seconds"] = round(time.perf_counter() - t0, 1)
@@ -349,6 +386,7 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="+", choices=WORKLOADS, metavar="WORKLOAD",
                     help=f"run only these workloads ({', '.join(WORKLOADS)})")
     ap.add_argument("--profile-all", action="store_true", help="profile every workload, not only missed targets")
+    ap.add_argument("--no-jax", action="store_true", help="leave out the JAX peers (and their environment)")
     args = ap.parse_args(argv)
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     out_dir, stem = (ROOT / "docs", "performance") if args.docs else (ROOT / "bench", "results")
@@ -367,12 +405,19 @@ def main(argv=None) -> int:
     workloads = {}
     with tempfile.TemporaryDirectory(prefix="imperdl-bench-") as tmp:
         names = args.only or WORKLOADS
-        workers = Workers(tmp) if any(n in TIMED for n in names) else None
+        workers = None
+        if any(n in TIMED for n in names):
+            jax, why = (None, "--no-jax") if args.no_jax else jax_python(create=mode != "smoke", log=log)
+            if why:
+                log(f"JAX peers skipped: {why}")
+            workers = Workers(tmp, jax, why)
         try:
             if workers is not None:
-                for fam in H.FAMILIES:  # imports overlap
+                for fam in workers.families:  # imports overlap
                     workers.send(fam, cmd="load")
-                info["threads"] = {fam: workers.recv(fam)["threads"] for fam in H.FAMILIES}
+                info["threads"] = {fam: workers.recv(fam)["threads"] for fam in workers.families}
+                if "jax" in info["threads"]:
+                    info["versions"]["jax"] = info["threads"]["jax"].get("jax")
                 info["imperdl_default_policy"] = workers.ask("imperdl", cmd="default_policy")["policy"]
             for name in names:
                 if name != "memory":
@@ -401,7 +446,8 @@ def main(argv=None) -> int:
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(text)
     md_path.parent.mkdir(parents=True, exist_ok=True)  # rendered from the JSON as written (tuples become lists)
-    md_path.write_text(load_renderer().render(json.loads(text), json_name=_relative(json_path, md_path.parent)))
+    md_path.write_text(load_renderer().render(json.loads(text), json_name=_relative(json_path, md_path.parent),
+                                              base=json_path.resolve().parent))
     log(f"\nwrote {json_path} and {md_path} ({result['wall_seconds']:.0f} s)")
     return 0
 

@@ -17,13 +17,14 @@ import pytest
 pytestmark = pytest.mark.mxnet  # (this module measures or checks what runs on MXNet)
 
 ROOT = Path(__file__).resolve().parent.parent
-TIMED = ("chain", "mlp", "cnn", "rnn")
+TIMED = ("chain", "mlp", "cnn", "rnn", "svi")
 TIMED_ROWS = ("numpy (hand-written)", "imperdl default", "imperdl only_numpy", "imperdl prefer_mxnet",
               "HIPS autograd", "PyTorch eager", "PyTorch eager (1 thread)", "MXNet imperative",
               "MXNet Gluon hybridized")
 MEMORY_ROWS = ("numpy (hand-written)", "imperdl default", "imperdl only_numpy", "imperdl prefer_mxnet",
                "HIPS autograd", "PyTorch eager", "MXNet imperative")
-TARGET_IDS = ("chain-vs-pytorch", "mlp-vs-numpy", "cnn-vs-gluon", "cnn-vs-pytorch", "rnn-vs-numpy",
+TARGET_IDS = ("chain-vs-autograd", "chain-vs-pytorch", "mlp-vs-numpy", "cnn-vs-gluon", "cnn-vs-pytorch",
+              "svi-vs-autograd", "rnn-vs-numpy",
               "memory-vs-numpy")
 
 
@@ -70,7 +71,9 @@ def test_top_level_schema(smoke):
 
 def test_every_family_ran_in_its_own_process(smoke):
     threads = smoke["data"]["machine"]["threads"]
-    assert set(threads) == {"numpy", "imperdl", "mxnet", "torch", "torch1"}
+    assert set(threads) - {"jax"} == {"numpy", "imperdl", "mxnet", "torch", "torch1"}  # jax: where its venv exists
+    if "jax" in threads:
+        assert threads["jax"]["loaded"] == ["jax"]
     assert "torch" not in threads["imperdl"]["loaded"] and "mxnet" not in threads["torch"]["loaded"]
     assert "mxnet" not in threads["numpy"]["loaded"]
     assert threads["imperdl"]["MXNET_ENGINE_TYPE"] == "NaiveEngine"  # imperdl's choice, in imperdl's process only
@@ -91,7 +94,9 @@ def test_timed_workload_rows(smoke, name):
             continue
         assert "error" not in r, f"{name}: {r['name']} failed: {r.get('error')}"
         if "na" in r:
-            assert (name, r["name"]) == ("cnn", "HIPS autograd"), f"{name}: {r['name']} unexpectedly n/a"
+            assert ((name, r["name"]) == ("cnn", "HIPS autograd") or r["name"].startswith("JAX")
+                    or (name == "svi" and r["name"].startswith("MXNet"))), \
+                f"{name}: {r['name']} unexpectedly n/a"
             continue
         assert 0 < r["min"] <= r["median"] <= r["max"] and r["rounds"] == w["rounds"]
     ref = rows["imperdl default"]["median"]
@@ -162,6 +167,54 @@ def test_markdown_is_what_gen_performance_renders(smoke):
     for t in smoke["data"]["targets"]:
         assert t["text"] in md
     assert smoke["data"]["machine"]["cpu"] in md
+
+
+def test_a_timed_wrong_result_fails_the_round():
+    """Each round checks its last timed step against the reference: a benchmark never times a wrong answer."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import _harness as H
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    import numpy as onp
+
+    ref = {"x": onp.arange(4.0)}
+    calls = []
+
+    def step():
+        calls.append(1)
+        return onp.arange(4.0) * (1.0 if len(calls) < 3 else 1.01)  # the third call is 1% off
+
+    case = H.Case("c", "imperdl", step=step, check=lambda _, got: H.expect_close({"x": got}, ref, "c"))
+    assert H._round(case, 2) >= 0  # two right results
+    with pytest.raises(H.WrongResult, match="differs from the reference"):
+        H._round(case, 1)
+    seen = []
+    case = H.Case("s", "imperdl", step=lambda: seen.append("step"), snapshot=lambda: seen.append("snapshot"),
+                  check=lambda before, got: seen.append("check"))
+    H._round(case, 3)
+    assert seen == ["step", "step", "snapshot", "step", "check"]  # the last timed step is the one checked
+
+
+def test_chart_and_extra_sections_come_from_the_json(smoke, tmp_path):
+    """bench/chart.py draws the ratio chart from the run's JSON; the page links it (and the callgrind and thread
+    tables) only when those files sit next to the JSON."""
+    spec = importlib.util.spec_from_file_location("bench_chart", ROOT / "bench" / "chart.py")
+    chart = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(chart)
+    data = smoke["data"]
+    ratios = chart.ratios(data)
+    assert ratios["chain"]["HIPS autograd"] == next(r["ratio"] for r in data["workloads"]["chain"]["rows"]
+                                                    if r["name"] == "HIPS autograd")
+    gen = _gen_performance()
+    assert "![" not in gen.render(data, base=tmp_path) and "callgrind" not in gen.render(data, base=tmp_path)
+    chart.draw(data, tmp_path / gen.CHART)
+    assert (tmp_path / gen.CHART).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (tmp_path / gen.CALLGRIND).write_text(json.dumps({
+        "steps": 2, "ops_per_step": 50, "date": "d", "seconds": 1,
+        "rows": [{"name": "numpy (hand-written)", "per_op": 11231.0}, {"name": "JAX eager", "skipped": "why"}]}))
+    md = gen.render(data, base=tmp_path)
+    assert f"]({gen.CHART})" in md and "| numpy (hand-written) | 11,231 |" in md and "skipped: why" in md
 
 
 def test_render_refuses_an_unknown_schema():

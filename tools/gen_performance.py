@@ -18,12 +18,27 @@ DEFAULT_OUT = ROOT / "docs" / "performance.md"
 SCHEMA = 1
 REFERENCE = "imperdl default"
 PEERS = ("numpy (hand-written)", "HIPS autograd", "MXNet imperative", "MXNet Gluon hybridized", "PyTorch eager",
-         "PyTorch eager (1 thread)")
-ORDER = ("chain", "mlp", "cnn", "rnn", "memory")
+         "PyTorch eager (1 thread)", "JAX eager", "JAX jit")
+# files next to the run's JSON that add sections when present: the chart (bench/chart.py), the callgrind table
+# (bench/callgrind.py --json) and the thread-pool measurements (bench/threads.py --json, both loads)
+CHART, CALLGRIND, THREADS = "performance.png", "performance-callgrind.json", "performance-threads.json"
+ORDER = ("chain", "mlp", "cnn", "rnn", "svi", "memory")
 
 # What would close each target when it is missed: the analysis behind the profile. The profile itself (where the
 # time goes) is rendered from the JSON; these notes are reviewed whenever a new run changes the picture.
 CLOSING_NOTES = {
+    "chain-vs-autograd": (
+        "HIPS autograd pays per op one Python tape node around NumPy's call; imperdl pays the same plus its "
+        "dispatch (signature, the policy's cached decision, an argument snapshot, wrapping the result) and runs "
+        "its backward rules through dispatched calls too (see the profile). The levers of issue #14 item 1 "
+        "address exactly this: no snapshot where nothing can mutate, vjps on raw backend arrays when no outer tape "
+        "records, a lean tape entry, signature keys computed once."
+    ),
+    "svi-vs-autograd": (
+        "The same per-op overhead as the tiny chain, on ~25 small operations per step (indexing, broadcasts "
+        "and reductions included, whose backward rules cost several dispatched calls each); the arithmetic on 2000 "
+        "samples is a few microseconds per op. What closes the chain's gap closes this one."
+    ),
     "chain-vs-pytorch": (
         "The profile is imperdl's own Python: per primitive call, dispatch (`Primitive.__call__`, the signature, "
         "the policy's cached decision, wrapping the result) and a tape node; the backward pass then runs one Python "
@@ -120,7 +135,7 @@ def _machine(data: dict) -> list[str]:
         ("CPU", f"{m['cpu']}, {m['cores']} cores ({m.get('cores_usable') or m['cores']} usable)"),
         ("Date (UTC)", m["date"]),
         ("Versions", ", ".join(f"{k} {v[k]}" for k in ("python", "numpy", "mxnet", "torch", "autograd", "imperdl")
-                               if v.get(k))),
+                               if v.get(k)) + (f", jax {v['jax']} (its own venv, NumPy >= 2)" if v.get("jax") else "")),
         ("imperdl default policy", f"`{m.get('imperdl_default_policy', 'unknown')}`"),
         ("Commit", commit),
         ("Mode", f"{data['mode']}, {data['wall_seconds']:.0f} s in all"
@@ -302,16 +317,83 @@ def _memory_profile(w: dict, prof: dict | None) -> list[str]:
     return lines
 
 
-def render(data: dict, json_name: str = "performance.json") -> str:
-    """The Markdown page for one run's JSON."""
+def _chart(base: Path | None) -> list[str]:
+    if base is None or not (base / CHART).exists():
+        return []
+    return [f"![imperdl (default policy) / peer, per workload, log scale; black marks are target limits]({CHART})",
+            "", f"*The ratios of the summary table as a chart ({CHART}, drawn from the JSON by `bench/chart.py`).*",
+            ""]
+
+
+def _callgrind(base: Path | None) -> list[str]:
+    if base is None or not (base / CALLGRIND).exists():
+        return []
+    import json
+
+    cg = json.loads((base / CALLGRIND).read_text())
+    rows = [[r["name"], f"{r['per_op']:,.0f}" if "per_op" in r else f"skipped: {r['skipped']}"] for r in cg["rows"]]
+    return ["## Instructions per op (callgrind)", "",
+            f"The tiny chain ({cg['ops_per_step']} elementwise ops on 10x10 float32, forward+backward) under "
+            "valgrind's callgrind, which counts instructions whatever the machine's load. Each row runs in its own "
+            f"process twice, {cg['steps']} and {2 * cg['steps']} chain steps after the same imports and warm-up; "
+            "the difference of the two totals divided by the extra ops is the cost of one op (start-up cancels). "
+            f"`python bench/callgrind.py --json docs/{CALLGRIND}` ({cg['date']}"
+            + (f", {cg['seconds']} s" if cg.get("seconds") else "") + ").", "",
+            *_table(["implementation", "instructions per op"], rows, ["---", "---:"]),
+            "", "Counts repeat closely for NumPy, autograd, imperdl and JAX; PyTorch's varied by ~20% between two "
+            "runs (38.5k and 46.1k on 2026-12-04; the cause was not investigated).", ""]
+
+
+def _thread_pools(base: Path | None) -> list[str]:
+    if base is None or not (base / THREADS).exists():
+        return []
+    import json
+
+    runs = json.loads((base / THREADS).read_text())
+    lines = [
+        "## Thread pools", "",
+        "**Policy.** The MXNet operators imperdl runs use an OpenMP team of `IMPERDL_MXNET_THREADS` threads if "
+        "set, else of `MXNET_OMP_MAX_THREADS` if set, else MXNet's own default (the usable logical CPUs, halved on "
+        "x86; 1 on a 2-core machine), **whatever `OMP_NUM_THREADS` says**: imperdl overrides that setting for its "
+        "own MXNet work. It does so per call, in the calling thread only (each MXNet call switches the thread's "
+        "OpenMP team size and restores it afterwards), so the user's own MXNet code in the same process, and every "
+        "other library, keeps the user's settings. Nothing is written to the environment (child processes inherit "
+        "nothing from this). Under a threaded MXNet engine chosen by the user (`MXNET_ENGINE_TYPE`), operators run "
+        "on MXNet's worker threads and follow MXNet's settings alone. NumPy's BLAS pool is left alone: it does "
+        "not start threads for small arrays, and the measurements below show no effect of `OMP_NUM_THREADS` on "
+        "imperdl's default policy or on HIPS autograd.", "",
+        "**Why.** MXNet sizes its OpenMP teams from `OMP_NUM_THREADS` whenever it is set (and then ignores its own "
+        "`MXNET_OMP_MAX_THREADS`). Set to the CPU count, every MXNet operator, however small, starts a team whose "
+        "threads spin-wait at the barrier; when other load holds a core, each operator waits for a descheduled "
+        "thread to get a time slice. A variational-inference loop that runs its small-array operators on MXNet "
+        "(`prefer_mxnet`) went from under a second to 10 s, with ten times the context switches.", "",
+        "**Measured** with `python bench/threads.py [--busy] --json ...` (black-box SVI: 30 steps on (2000, 2) "
+        "arrays, each configuration in its own process, medians of 3 runs; *before* sets "
+        "`IMPERDL_MXNET_THREADS` to the user's count, which is what imperdl did before this policy):", ""]
+    for key, title in (("as_found", "machine as found (shared with other jobs)"),
+                       ("one_core_busy", "one core kept busy by a spinning process")):
+        run = runs.get(key)
+        if not run:
+            continue
+        rows = [[r["program"], r["OMP_NUM_THREADS"], f"{r['seconds']:.3f}", f"{r['switches']:.0f}"]
+                for r in run["rows"]]
+        lines += [f"*{title}, {run['cores']} cores, {run['date']}:*", "",
+                  *_table(["program", "OMP_NUM_THREADS", "seconds", "context switches"], rows,
+                          ["---", "---:", "---:", "---:"]), ""]
+    return lines
+
+
+def render(data: dict, json_name: str = "performance.json", base: Path | None = None) -> str:
+    """The Markdown page for one run's JSON (``base``: the folder holding it, for the sections kept beside it)."""
     if data.get("schema") != SCHEMA:
         raise ValueError(f"gen_performance: expected results schema {SCHEMA}, got {data.get('schema')!r}")
     lines = [
         "# Performance", "",
         "<!-- generated by tools/gen_performance.py from performance.json; do not edit by hand -->", "",
-        "imperdl against hand-written NumPy, HIPS autograd, MXNet (imperative and Gluon hybridized) and PyTorch "
-        "eager on the CPU, for a per-op overhead chain, an MLP step, a CNN step, an RNN and the memory of LSTM "
-        f"training. Every number on this page comes from one run, recorded in [{json_name}]({json_name}).",
+        "imperdl against hand-written NumPy, HIPS autograd, MXNet (imperative and Gluon hybridized), PyTorch "
+        "eager and JAX (eager and jit) on the CPU, for a per-op overhead chain, an MLP step, a CNN step, an RNN "
+        "and the memory of LSTM training. Every number on this page comes from one run, recorded in "
+        f"[{json_name}]({json_name}).",
         "",
         "Reproduce (about 10 minutes on 2 cores):", "",
         "```bash", "make bench                      # installs PyTorch and runs every benchmark, run_all.py included",
@@ -324,11 +406,11 @@ def render(data: dict, json_name: str = "performance.json") -> str:
         "rows compute the same thing. The machine is shared and its timings vary 1.5-2x between runs, so compare "
         "rows of one run, not numbers across runs.", "",
     ]
-    lines += _machine(data) + _targets(data) + _summary(data)
+    lines += _machine(data) + _targets(data) + _summary(data) + _chart(base) + _callgrind(base)
     lines += ["## Workloads", ""]
     for name, w in _workloads(data):
         lines += _memory(w) if name == "memory" else _timed(name, w)
-    lines += _missed(data)
+    lines += _missed(data) + _thread_pools(base)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -344,7 +426,8 @@ def main(argv=None) -> int:
     out = Path(args.out)
     import os
 
-    text = render(data, json_name=os.path.relpath(Path(args.json).resolve(), out.resolve().parent))
+    text = render(data, json_name=os.path.relpath(Path(args.json).resolve(), out.resolve().parent),
+                  base=Path(args.json).resolve().parent)
     if args.check:
         if not out.exists() or out.read_text() != text:
             print(f"{out} is out of date: run python tools/gen_performance.py", file=sys.stderr)

@@ -14,6 +14,14 @@ NumPy >= 1.24 and Python >= 3.12 shims, the engine banner, GPUs MXNet cannot run
   place that runs MXNet operators for imperdl does so inside ``section``, which switches them on and restores
   the caller's state afterwards (one C call each way, ~0.2-0.5 us) and lets one thread at a time in. Reading
   shapes or copying to the host does not depend on them.
+- MXNet's OpenMP team size follows ``OMP_NUM_THREADS`` when the user set it: at the CPU count, every tiny
+  operator starts a team that spin-waits, which on a busy machine costs a time slice per operator (7.5-16 s
+  instead of 0.5-0.8 s for a variational-inference loop under ``prefer_mxnet`` on 2 cores). ``section`` also
+  runs imperdl's MXNet work with ``THREADS`` OpenMP threads (``mxnet_compat.omp_threads``: MXNet's own default
+  unless ``IMPERDL_MXNET_THREADS`` says otherwise), in the calling thread only, restoring the caller's count
+  afterwards: the user's own MXNet code keeps the user's settings. Operators run in the calling thread under
+  the synchronous engine imperdl starts on CPU; under a threaded engine they run on MXNet's worker threads,
+  which follow MXNet's settings alone.
 
 Zero-copy on CPU contexts (``share_from_host`` / ``share_to_host``): with the synchronous engine, an MXNet
 array on ``cpu(0)`` and a NumPy array may share one buffer, so a transfer costs ~3-10 us whatever the size
@@ -51,6 +59,8 @@ ZERO_COPY = False
 # the class name of the engine MXNet runs ('NaiveEngine', 'ThreadedEnginePerDevice', 'ThreadedEnginePooled'),
 # or None where it cannot be read (then imperdl assumes an asynchronous engine)
 ENGINE: str | None = None
+# the OpenMP team size imperdl's MXNet work runs with (set when MXNet loads; see ``section``)
+THREADS: int | None = None
 
 # dtypes MXNet stores; anything else (complex, int16, uint16+, object, str) stays on the host.
 SUPPORTED = frozenset(
@@ -75,9 +85,10 @@ def _is_cuda_build() -> bool:
 
 def load():
     """Import MXNet once; return the ``mxnet`` module, or None if it cannot be imported here."""
-    global _mx, _mnp, _failed, ndarray, ZERO_COPY, ENGINE
+    global _mx, _mnp, _failed, ndarray, ZERO_COPY, ENGINE, THREADS
     if _mx is not None or _failed is not None:
         return _mx
+    threads = mxnet_compat.omp_threads()  # (a malformed IMPERDL_MXNET_THREADS fails here, before anything loads)
     os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
     if "MXNET_ENGINE_TYPE" not in os.environ and not _is_cuda_build():
         os.environ["MXNET_ENGINE_TYPE"] = "NaiveEngine"
@@ -87,6 +98,7 @@ def load():
         _failed = f"{type(e).__name__}: {e}"
         return None
     _init_np_shape(mxnet)
+    THREADS = threads if _init_omp(mxnet) else None
     _mx, _mnp, ndarray = mxnet, mxnet.numpy, mxnet.numpy.ndarray
     if pending_seed is not None:  # imperdl.numpy.random.seed ran before MXNet loaded
         mxnet.random.seed(pending_seed)
@@ -128,10 +140,25 @@ def engine_type(mx) -> str | None:
     return names[-1] if names and names[0] == "mxnet" else None
 
 
-# ------------------------------------------------------------------ NumPy shape semantics, per call
+# ------------------------------------------------------------------ NumPy shape semantics and threads, per call
 _set_np_shape = None
 _c_int, _byref = ctypes.c_int, ctypes.byref
 _unused = ctypes.c_int()
+_omp_get = _omp_set = None  # omp_get_max_threads / omp_set_num_threads of the OpenMP runtime libmxnet uses
+
+
+def _init_omp(mx) -> bool:
+    """Bind the calling thread's OpenMP team size controls of the runtime libmxnet links (found through
+    libmxnet's own handle: another OpenMP runtime in the process, e.g. scikit-learn's, is not MXNet's)."""
+    global _omp_get, _omp_set
+    try:
+        get, put = mx.base._LIB.omp_get_max_threads, mx.base._LIB.omp_set_num_threads
+    except AttributeError:  # a build without OpenMP: nothing to size
+        return False
+    get.argtypes, get.restype = [], ctypes.c_int
+    put.argtypes, put.restype = [ctypes.c_int], None
+    _omp_get, _omp_set = get, put
+    return True
 
 
 def _init_np_shape(mx) -> None:
@@ -149,17 +176,20 @@ class _Section:
       holds most of a small MXNet call's time anyway; uncontended, the lock costs ~0.1 us of a ~10 us call.
     - NumPy shape semantics (0-d and zero-size arrays) on for the section and the caller's state back after
       it: they are per-thread MXNet state that the user's own MXNet code reads too.
+    - OpenMP team size ``THREADS`` for the section, the caller's back after it (a per-thread OpenMP setting;
+      one C call when it already is ``THREADS``, the usual case when the user left ``OMP_NUM_THREADS`` unset).
 
     Re-entrant: only the outermost section of a thread switches the semantics (the lock is held meanwhile, so
     the depth and saved state need no per-thread storage).
     """
 
-    __slots__ = ("_lock", "_depth", "_prev")
+    __slots__ = ("_lock", "_depth", "_prev", "_threads")
 
     def __init__(self):
         self._lock = threading.RLock()
         self._depth = 0
         self._prev = 1
+        self._threads = 0  # the caller's OpenMP team size to restore, 0: nothing to restore
 
     def __enter__(self):
         self._lock.acquire()
@@ -167,13 +197,22 @@ class _Section:
             prev = _c_int()
             _set_np_shape(1, _byref(prev))
             self._prev = prev.value
+            if _omp_get is not None:
+                n = _omp_get()
+                if n != THREADS:
+                    _omp_set(THREADS)
+                    self._threads = n
         self._depth += 1
         return self
 
     def __exit__(self, *exc):
         self._depth -= 1
-        if not self._depth and not self._prev:
-            _set_np_shape(0, _byref(_unused))
+        if not self._depth:
+            if not self._prev:
+                _set_np_shape(0, _byref(_unused))
+            if self._threads:
+                _omp_set(self._threads)
+                self._threads = 0
         self._lock.release()
         return False
 

@@ -16,6 +16,12 @@ MXNet 1.9.1 is the last release (the project is retired), so imperdl owns every 
 - a GPU MXNet sees but cannot run kernels on (every MXNet 1.9.1 CUDA wheel carries kernels for compute
   capability 5.0-8.6 and no PTX, so nothing runs on Hopper or newer): ``usable_gpus`` tries a kernel in a child
   process, warns once and reports no GPU, so imperdl stays on the CPU instead of crashing.
+- ``OMP_NUM_THREADS``: MXNet sizes its OpenMP teams from it when it is set (and ignores its own
+  ``MXNET_OMP_MAX_THREADS`` then), otherwise uses half the logical CPUs on x86. Set to the CPU count, every tiny
+  MXNet operator starts a full team whose threads spin-wait at the barrier; on a machine whose other cores are
+  busy each operator then waits for a time slice (a variational-inference loop under ``prefer_mxnet`` ran
+  7.5-16 s instead of 0.5-0.8 s on 2 cores). ``omp_threads`` is the team size imperdl runs its own MXNet work
+  with instead (``mxnet_backend.section`` switches the calling thread to it and back; docs/performance.md).
 
 This file imports only the standard library and NumPy: the GPU probe runs it as a script.
 """
@@ -208,6 +214,38 @@ def filtered_stderr(drop: re.Pattern):
             kept = b"".join(line for line in tmp.read().splitlines(keepends=True) if not drop.match(line))
             if kept:
                 os.write(2, kept)
+
+
+# ------------------------------------------------------------------ OpenMP team size of imperdl's MXNet work
+THREADS_VARIABLE = "IMPERDL_MXNET_THREADS"
+
+
+def omp_threads(environ=os.environ, cpus: int | None = None, machine: str | None = None) -> int:
+    """The OpenMP team size for the MXNet operators imperdl runs, whatever ``OMP_NUM_THREADS`` says.
+
+    ``IMPERDL_MXNET_THREADS`` if set (the user's explicit choice for imperdl), else ``MXNET_OMP_MAX_THREADS`` (an
+    explicit choice for MXNet, which MXNet itself drops as soon as ``OMP_NUM_THREADS`` is set), else what MXNet
+    picks when ``OMP_NUM_THREADS`` is unset: the usable logical CPUs, halved on x86 (hyper-threads), at least 1.
+    """
+    for name in (THREADS_VARIABLE, "MXNET_OMP_MAX_THREADS"):
+        text = environ.get(name, "").strip()
+        if text:
+            try:
+                n = int(text)
+            except ValueError:
+                raise ValueError(f"{name}={text!r}: expected a positive whole number of threads") from None
+            if n < 1:
+                raise ValueError(f"{name}={text!r}: expected a positive whole number of threads")
+            return n
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if machine is None:
+        import platform
+
+        machine = platform.machine()
+    if machine.lower() in ("x86_64", "amd64", "i386", "i686", "x86"):
+        cpus //= 2
+    return max(1, cpus)
 
 
 # ------------------------------------------------------------------ GPUs MXNet sees but cannot use
