@@ -109,7 +109,9 @@ def test_timed_workload_rows(smoke, name):
 def test_every_implementation_computes_the_same_gradients(smoke, name):
     rows = smoke["data"]["workloads"][name]["rows"]
     checked = [r for r in rows if r.get("grad_max_rel_diff") is not None]
-    assert len(checked) >= 6, [r["name"] for r in checked]
+    # NumPy, three imperdl policies, autograd or MXNet, PyTorch where installed (svi has no MXNet row: one fewer)
+    minimum = 6 - (name == "svi" and not _have_torch())
+    assert len(checked) >= minimum, [r["name"] for r in checked]
     for r in checked:
         assert "grad_error" not in r, r
         assert r["grad_max_rel_diff"] < 1e-3, f"{name}: {r['name']} gradients differ from hand-written NumPy"
