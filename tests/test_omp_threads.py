@@ -82,6 +82,7 @@ def _child(env_extra: dict) -> dict:
     raise AssertionError(err[-3000:])
 
 
+@pytest.mark.mxnet  # (the child asks MXNet's own library)
 def test_imperdl_mxnet_work_ignores_omp_num_threads_and_keeps_the_users():
     mine = mxnet_compat.omp_threads(_env())
     user = mine + 2  # the user's OMP_NUM_THREADS: more than imperdl's count (MXNet alone would follow it)
