@@ -158,6 +158,25 @@ def unavailable(name: str, kind: str, why: str) -> Case:
 # ------------------------------------------------------------------------------------------------ SGD steps
 # The training workloads (mlp, cnn) differ only in their model: these build the step/grads pair of each family
 # around a model-specific loss or forward+backward.
+def imperdl_grad_cases(g_fn, make_args, ref: dict) -> list[Case]:
+    """One case per imperdl policy timing ``g_fn(*make_args())`` (a dict of gradients, waited for), each checked
+    against the hand-written ``ref``; the arguments are made once per policy, outside the clock."""
+    cases = []
+    for name, pol in imperdl_policies():
+        args = make_args()
+
+        def step(args=args):
+            g = g_fn(*args)
+            for v in g.values():
+                v.wait_to_read()
+            return g
+
+        cases.append(Case(name, "imperdl", policy=pol, step=step,
+                          grads=lambda step=step: {k: v.asnumpy() for k, v in step().items()},
+                          check=lambda _, g, name=name: expect_close(g, ref, name)))
+    return cases
+
+
 def imperdl_sgd_cases(loss, hx, hy, hp: dict, reference, rtol: float = 1e-3) -> list[Case]:
     """One case per imperdl policy: ``grad_and_loss(loss)(params, x, y)`` then ``params[k] -= LR * g[k]``.
     ``reference(params as NumPy arrays)``: the hand-written gradients every round's last step is checked against

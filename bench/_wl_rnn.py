@@ -10,7 +10,7 @@ this measures how well a framework keeps a mid-sized matmul loop fed: 50 forward
 from __future__ import annotations
 
 import numpy as onp
-from _harness import Case, expect_close, imperdl_policies, load_hips, load_mxnet, load_torch, unavailable
+from _harness import Case, imperdl_grad_cases, load_hips, load_mxnet, load_torch, unavailable
 
 TITLE = "RNN: vanilla tanh RNN, 50 steps, batch 64, input 512, hidden 512, float32 (forward+backward)"
 UNIT, SCALE = "ms/step", 1e3
@@ -90,21 +90,9 @@ def _imperdl_cases(hx, hp, n, t, h) -> list[Case]:
     from imperdl.core import grad
     from imperdl.nn.layers import rnn_step
     g_fn = grad(lambda p, x, h0: _loss(inp, p, x, h0, t, rnn_step))
-    cases, ref = [], numpy_grads(hp, hx)[1]  # (the parameters do not change: forward+backward only)
-    for name, pol in imperdl_policies():
-        x, h0 = inp.array(hx), inp.zeros((n, h), dtype=onp.float32)
-        params = {k: inp.array(v) for k, v in hp.items()}
-
-        def step(params=params, x=x, h0=h0):
-            g = g_fn(params, x, h0)
-            for v in g.values():
-                v.wait_to_read()
-            return g
-
-        cases.append(Case(name, "imperdl", policy=pol, step=step,
-                          grads=lambda step=step: {k: v.asnumpy() for k, v in step().items()},
-                          check=lambda _, g, name=name: expect_close(g, ref, name)))
-    return cases
+    # (the parameters do not change: forward+backward only)
+    return imperdl_grad_cases(g_fn, lambda: ({k: inp.array(v) for k, v in hp.items()}, inp.array(hx),
+                                             inp.zeros((n, h), dtype=onp.float32)), numpy_grads(hp, hx)[1])
 
 
 def _torch_case(hx, hp, n, t, h) -> Case:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as onp
-from _harness import Case, expect_close, imperdl_policies, load_hips, load_torch, unavailable
+from _harness import Case, imperdl_grad_cases, load_hips, load_torch, unavailable
 
 TITLE = "small-array program: black-box SVI gradient, 2000 samples in 2-D, float64 (forward+backward)"
 UNIT, SCALE = "ms/step", 1e3
@@ -79,21 +79,8 @@ def _imperdl_cases(eps, p) -> list[Case]:
     from imperdl.core import grad
 
     g_fn = grad(lambda q, e: objective(inp, q, e))
-    ref = numpy_grads(p, eps)[1]
-    cases = []
-    for name, pol in imperdl_policies():
-        e, params = inp.array(eps), {k: inp.array(v) for k, v in p.items()}
-
-        def step(params=params, e=e):
-            g = g_fn(params, e)
-            for v in g.values():
-                v.wait_to_read()
-            return g
-
-        cases.append(Case(name, "imperdl", policy=pol, step=step,
-                          grads=lambda step=step: {k: v.asnumpy() for k, v in step().items()},
-                          check=lambda _, g, name=name: expect_close(g, ref, name)))
-    return cases
+    return imperdl_grad_cases(g_fn, lambda: ({k: inp.array(v) for k, v in p.items()}, inp.array(eps)),
+                              numpy_grads(p, eps)[1])
 
 
 def _torch_case(eps, p) -> Case:
