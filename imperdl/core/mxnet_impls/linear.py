@@ -76,15 +76,8 @@ def mnp():
 
 
 # ------------------------------------------------------------------------------------------ impls
-def _dot(a, b):
-    # with a 0-d operand dot is a product; MXNet's dot fails for some of those (0-d times an empty vector)
-    if a.ndim == 0 or b.ndim == 0:
-        return mnp().multiply(a, b)
-    return mnp().dot(a, b)
-
-
 def _tensordot_pred(a, b, axes=2):
-    if not _same(a, b):
+    if not _same(a, b, min_ndim=1):  # (a 0-d operand: NumPy's BLAS scaling, as for dot)
         return False
     if _is_int(axes):
         return True
@@ -249,7 +242,9 @@ def _fn(path):
 # ------------------------------------------------------------------------------------------ the table
 _TABLE = [
     # name, impl, predicate
-    ("dot", _dot, _binary()),
+    # a 0-d operand stays on NumPy: its dot scales by BLAS there, where a zero factor gives 0 even for NaN/inf
+    # entries (dot(0., [nan]) is [0.], multiply gives [nan]); MXNet's own dot also fails on some 0-d products
+    ("dot", _fn("dot"), _binary(nargs_min=1)),
     ("matmul", _fn("matmul"), _binary(nargs_min=1)),
     ("inner", _fn("inner"), _binary(nargs_min=1)),  # a 0-d operand crashes MXNet
     ("outer", _fn("outer"), _binary()),
