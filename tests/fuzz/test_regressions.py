@@ -38,6 +38,7 @@ CRASHES = [
 
 # used to answer wrong (or accept calls NumPy rejects)
 WRONG = [
+    "np.linalg.inv(np.array([[[4.5, -0.6, 0.0], [0.0, 4.0, 0.0], [np.inf, 0.3, 4.0]]], dtype='float32'))",
     # NumPy scales by BLAS when an operand is 0-d: a zero factor gives 0 even for NaN/inf entries (MXNet gave NaN)
     "np.dot(np.array(-0.), np.array([[1.5, np.nan], [np.inf, 2.0]]))",
     "np.tensordot(np.array(0.), np.array([[np.nan, 1.0]]), 0)",
