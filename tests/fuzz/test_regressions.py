@@ -194,6 +194,31 @@ GRADS = [
     (lambda x: inp.std(x), lambda x: anp.std(x), onp.array(-5.0)),
     (lambda x: inp.sum(inp.std(x, keepdims=True)), lambda x: anp.sum(anp.std(x, keepdims=True)), onp.array(-4.75)),
     (lambda x: inp.sum(inp.std(x, axis=1)), lambda x: anp.sum(anp.std(x, axis=1)), onp.array([[1.5], [2.0]])),
+    # found by the long fuzz mode: a 0-d array's cumulative op along axis 0 is 1-d (its gradient is 0-d again),
+    # and prod with a where= mask that holds everywhere (a truthy scalar) has prod's gradient
+    (lambda x: inp.sum(inp.cumsum(x, axis=0)), lambda x: anp.sum(anp.cumsum(x, axis=0)), onp.array(8.5)),
+    (lambda x: inp.sum(inp.cumprod(x, axis=0)), lambda x: anp.sum(anp.reshape(x, (1,))), onp.array(-2.5)),  # (no
+    # cumprod rule in autograd: a 0-d cumprod is the value itself)
+    (lambda x: inp.sum(inp.nancumsum(x, axis=-1)), lambda x: anp.sum(anp.cumsum(x, axis=-1)), onp.array(3.0)),
+    (lambda x: inp.sum(inp.prod(x, keepdims=False, where=1.5)), lambda x: anp.sum(anp.prod(x)), onp.array(2.15)),
+]
+
+# gradients with a where= mask that leaves entries out, against central differences (HIPS autograd has none)
+WHERE_GRADS = [
+    (lambda x: inp.prod(x, where=onp.array([True, False, True])), onp.array([1.5, -2.0, 3.0])),
+    (lambda x: inp.sum(inp.prod(x, axis=1, where=onp.array([[True, False], [True, True]]))),
+     onp.array([[0.5, 7.0], [0.0, 2.0]])),
+    (lambda x: inp.sum(inp.prod(x, axis=0, initial=2.0, where=onp.array([False, True]))),
+     onp.array([[0.0, 4.0], [3.0, 0.0]])),
+    (lambda x: inp.max(x, where=onp.array([True, False, True]), initial=-10.0), onp.array([1.5, 9.0, 3.0])),
+    (lambda x: inp.sum(inp.min(x, axis=1, where=onp.array([[False, True], [True, True]]), initial=50.0)),
+     onp.array([[-7.0, 4.0], [3.0, 2.5]])),
+    (lambda x: inp.var(x, where=onp.array([True, False, True, True])), onp.array([1.5, 9.0, 3.0, -1.0])),
+    (lambda x: inp.sum(inp.std(x, axis=1, ddof=1, where=onp.array([[True, True, False], [True, False, True]]))),
+     onp.array([[1.0, 2.5, 8.0], [3.0, 9.0, -2.0]])),
+    # a result that is ``initial`` (no entry reaches it) is a constant: zero gradient, not NaN
+    (lambda x: inp.max(x, initial=100.0), onp.array([1.5, 9.0, 3.0])),
+    (lambda x: inp.sum(inp.min(x, axis=0, initial=0.0)), onp.array([[1.5, -9.0], [3.0, 2.0]])),
 ]
 
 
@@ -230,6 +255,17 @@ def test_gradient_matches_autograd(case, policy):
         assert got.shape == onp.shape(ref), (got.shape, onp.shape(ref))
         onp.testing.assert_allclose(got, ref, rtol=1e-7)
     onp.testing.assert_allclose(got, _numeric_grad(af, x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("policy", ["prefer_mxnet", "only_numpy"])
+@pytest.mark.parametrize("case", range(len(WHERE_GRADS)))
+def test_gradient_with_where_mask(case, policy):
+    """Masked-out entries get no gradient; the others get the reduction's gradient over the kept entries."""
+    f, x = WHERE_GRADS[case]
+    imperdl.set_global_policy(policy)
+    got = _as_numpy(grad(f)(x))
+    assert got.shape == x.shape
+    onp.testing.assert_allclose(got, _numeric_grad(lambda v: float(f(v)), x), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("policy", POLICIES)

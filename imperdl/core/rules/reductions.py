@@ -76,6 +76,12 @@ def _full(gk, x):
     return _np().broadcast_to(gk, shape_of(x))
 
 
+def _mask(where, x):
+    """A ``where=`` argument as a boolean mask of ``x``'s shape (NumPy reads it as truth values: 1.5 is True)."""
+    np = _np()
+    return np.broadcast_to(np.asarray(where, dtype=bool), shape_of(x))
+
+
 # ------------------------------------------------------------------------------------------------- sums
 def _sum(g, ans, a, axis=None, dtype=None, out=None, keepdims=_NOVALUE, initial=_NOVALUE, where=_NOVALUE):
     gx = reduced_like(g, a, axis if axis is not _NOVALUE else None, _flag(keepdims))
@@ -119,8 +125,10 @@ def _prod(g, ans, a, axis=None, dtype=None, out=None, keepdims=_NOVALUE, initial
     the product ``N`` of the non-zero entries, the product ``Z`` of the zero entries (value 0, but its derivative
     is what second order needs) and, for exactly two zeros, the other zero itself."""
     np = _np()
-    if _given(where, True):
-        raise NotImplementedError("imperdl.numpy.prod: no gradient with a where= mask")
+    if _given(where, True):  # the product of the kept entries: theirs is the gradient, the others get none
+        keep = _mask(where, a)
+        kept = np.where(keep, a, np.ones((), dtype=dtype_of(a)))
+        return _weight(keep, _prod(g, ans, kept, axis, dtype, out, keepdims, initial))
     gk = _keep(g, a, axis, keepdims)
     at0 = a == 0
     if not bool(np.any(at0)):
@@ -150,14 +158,18 @@ def _winners(g, ans, a, axis, keepdims, ans_kept=False):
 
 
 def _extremum(g, ans, a, axis=None, out=None, keepdims=_NOVALUE, initial=_NOVALUE, where=_NOVALUE):
-    """Ties share evenly (autograd's rule). A slice whose result is NaN has no entry equal to it: its gradient is
-    NaN, as autograd's ``g * mask / count`` gives, not a silent zero."""
-    if _given(where, True):
-        raise NotImplementedError("imperdl.numpy.max/min: no gradient with a where= mask")
+    """Ties share evenly among the (kept, under ``where=``) entries equal to the result (autograd's rule). A slice
+    whose result is NaN has no entry equal to it: its gradient is NaN, as autograd's ``g * mask / count`` gives,
+    not a silent zero; a slice whose result is ``initial`` (no kept entry reaches it) is constant: zero."""
     np = _np()
-    mask, share = _winners(g, ans, a, axis, keepdims)
-    none = ~np.any(mask, axis=axis, keepdims=True)
-    elsewhere = np.where(none, np.full((), onp.nan, dtype=dtype_of(share)), np.zeros((), dtype=dtype_of(share)))
+    ans_k = _keep(ans, a, axis, keepdims)
+    mask = a == ans_k
+    if _given(where, True):
+        mask = mask & _mask(where, a)
+    share = _keep(g, a, axis, keepdims) / _tally(mask, axis, g)
+    lost = ~np.any(mask, axis=axis, keepdims=True) & np.isnan(ans_k)
+    dt = dtype_of(share)
+    elsewhere = np.where(lost, np.full((), onp.nan, dtype=dt), np.zeros((), dtype=dt))
     return np.where(mask, _full(share, a), elsewhere)
 
 
@@ -191,12 +203,12 @@ def _dof(a, axis, ddof, nan):
 
 def _moment(nan, std):
     def rule(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NOVALUE, *, where=_NOVALUE):
-        if _given(where, True):
-            raise NotImplementedError("imperdl.numpy.var/std: no gradient with a where= mask")
         np = _np()
         if onp.issubdtype(dtype_of(g), onp.complexfloating):
             g = np.real(g)  # the result is real: an imaginary cotangent part is meaningless
         gk = _keep(g, a, axis, keepdims)
+        if _given(where, True):
+            return _masked_moment(gk, ans, a, axis, ddof, keepdims, _mask(where, a), nan, std)
         c = _centered(a, axis, nan)
         if onp.issubdtype(dtype_of(a), onp.complexfloating):
             c = np.conj(c)  # var = mean |x - m|^2; autograd's convention gives g * 2 conj(x - m) / dof
@@ -209,6 +221,24 @@ def _moment(nan, std):
         return gx
 
     return rule
+
+
+def _masked_moment(gk, ans, a, axis, ddof, keepdims, keep, nan, std):
+    """var/std over the entries ``keep`` selects (and, for the nan-variants, that are not NaN): theirs is the
+    gradient of the moment of those entries, the others get none. One kept entry has std 0 whatever it is: 0."""
+    np = _np()
+    if nan:
+        keep = keep & ~np.isnan(a)
+    zero = np.zeros((), dtype=dtype_of(a))
+    n = np.sum(keep, axis=axis, keepdims=True, dtype=_tally(keep, axis, a).dtype)
+    c = np.where(keep, a - np.sum(np.where(keep, a, zero), axis=axis, keepdims=True) / np.maximum(n, 1.0), zero)
+    if onp.issubdtype(dtype_of(a), onp.complexfloating):
+        c = np.conj(c)
+    if std:
+        single = n <= 1
+        gx = gk * c / ((n - ddof) * np.where(single, 1.0, _keep(ans, a, axis, keepdims)))
+        return _weight(keep & ~single, gx)
+    return _weight(keep, gk * 2.0 * c / (n - ddof))
 
 
 defvjp("var", _moment(False, False), reads=("ans", 0))
@@ -233,11 +263,12 @@ def _flat(a, axis):
 
 
 def _unflat(gx, a, axis):
-    return _np().reshape(gx, shape_of(a)) if axis is None else gx
+    """Back to ``a``'s shape: a flattened input, or a 0-d one (its cumulative op along axis 0 is 1-d)."""
+    return _np().reshape(gx, shape_of(a)) if axis is None or not shape_of(a) else gx
 
 
 def _cumsum(g, ans, a, axis=None, dtype=None, out=None):
-    return _unflat(_revcum(g, 0 if axis is None else axis), a, axis)  # (g is flat when axis is None)
+    return _unflat(_revcum(g, 0 if axis is None else axis), a, axis)  # (g is flat when axis is None or a is 0-d)
 
 
 def _nancumsum(g, ans, a, axis=None, dtype=None, out=None):
