@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import types
 import warnings
@@ -67,6 +68,7 @@ def test_probe_reports_no_kernel_image():
 
 def test_unusable_gpu_warns_once_and_imperdl_uses_the_cpu(monkeypatch):
     fake = types.SimpleNamespace(context=types.SimpleNamespace(num_gpus=lambda: 1))
+    monkeypatch.setattr(C, "no_gpu_driver", lambda: False)
     monkeypatch.setattr(_mxb, "load", lambda: fake)
     monkeypatch.setattr(_mxb, "_gpus", None)
     monkeypatch.setattr(C, "probe_gpu", lambda: "no kernel image is available for execution on the device")
@@ -120,3 +122,45 @@ def test_user_imports_mxnet_after_imperdl_on_any_supported_numpy():
     assert done.returncode == 0, done.stderr[-3000:]
     ok, hooked, has_bool = done.stdout.split()
     assert ok == "ok" and has_bool == str("bool" in vars(onp))
+
+
+def test_no_gpu_driver_reads_the_driver_listing(monkeypatch):
+    def listing(entries):
+        def listdir(path):
+            assert path == "/proc/driver/nvidia/gpus"
+            if entries is None:
+                raise FileNotFoundError(path)
+            return entries
+        return listdir
+
+    monkeypatch.setattr(C.sys, "platform", "linux")
+    monkeypatch.setattr(C.os, "listdir", listing(None))
+    assert C.no_gpu_driver()
+    monkeypatch.setattr(C.os, "listdir", listing([]))
+    assert C.no_gpu_driver()
+    monkeypatch.setattr(C.os, "listdir", listing(["0000:3b:00.0"]))
+    assert not C.no_gpu_driver()
+    monkeypatch.setattr(C.sys, "platform", "darwin")
+    assert not C.no_gpu_driver()
+
+
+_SMALL_PROGRAM = """
+import sys
+import imperdl.numpy as np
+from imperdl.core import grad
+g = grad(lambda x: np.sum(np.tanh(x) * 2.0))(np.linspace(-1.0, 1.0, 5))
+print(float(np.sum(g)), "mxnet" in sys.modules)
+"""
+
+
+def test_small_program_on_a_machine_without_gpu_driver_never_imports_mxnet():
+    """The default policy asks the context, which asks how many GPUs there are: without a driver that needs no
+    MXNet import, and the cost-aware policy keeps five-element work on NumPy, so MXNet is never loaded."""
+    if not C.no_gpu_driver():
+        pytest.skip("this machine has a GPU driver")
+    done = subprocess.run([sys.executable, "-c", _SMALL_PROGRAM], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    total, loaded = done.stdout.split()
+    x = onp.linspace(-1.0, 1.0, 5)
+    assert float(total) == pytest.approx(float(onp.sum(2.0 / onp.cosh(x) ** 2)), rel=1e-12)
+    assert loaded == "False"

@@ -253,9 +253,13 @@ _gpus: int | None = None
 
 
 def num_gpus() -> int:
-    """GPUs MXNet can run kernels on (0 without MXNet, and 0 with a warning for a GPU too new for MXNet)."""
+    """GPUs MXNet can run kernels on (0 without MXNet, and 0 with a warning for a GPU too new for MXNet). A machine
+    without a GPU driver has none, and MXNet is not imported to say so (see ``mxnet_compat.no_gpu_driver``)."""
     global _gpus
     if _gpus is None:
+        if mxnet_compat.no_gpu_driver():
+            _gpus = 0
+            return 0
         mx = load()
         _gpus = 0 if mx is None else mxnet_compat.usable_gpus(mx)
     return _gpus

@@ -252,6 +252,18 @@ def omp_threads(environ=os.environ, cpus: int | None = None, machine: str | None
 PROBE_TIMEOUT_S = 180
 
 
+def no_gpu_driver() -> bool:
+    """True where no GPU can be visible: Linux without the NVIDIA driver listing a device. MXNet reaches GPUs only
+    through that driver, which lists each one under /proc/driver/nvidia/gpus; asking MXNet instead means importing it
+    (1.5-3 s), which a small-array program on a CPU machine never needs otherwise."""
+    if not sys.platform.startswith("linux"):
+        return False  # (no such listing to read: ask MXNet)
+    try:
+        return not os.listdir("/proc/driver/nvidia/gpus")
+    except OSError:
+        return True
+
+
 def usable_gpus(mxnet) -> int:
     """How many GPUs MXNet can run kernels on: all it sees, or 0 (with one warning) when a kernel fails on GPU 0."""
     try:
