@@ -38,6 +38,9 @@ class Policy:
 
     def __init__(self):
         self.caches: dict = {}  # primitive -> {signature: code}
+        # every call runs on NumPy whatever its arguments (``decide`` is the base one, which answers 0): dispatch
+        # then skips the signature and the cache for plain calls (arrays and Python numbers)
+        self.numpy_only = type(self).decide is Policy.decide
 
     # -- decision
     def decide(self, prim, key, args, kwargs) -> int:
