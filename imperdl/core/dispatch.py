@@ -60,6 +60,7 @@ class Primitive:
         self.nondiff = False  # the result is constant w.r.t. the inputs (ones_like, floor, random...)
         self.scalar0d = True  # a 0-d MXNet result stands for a NumPy scalar (see registry.ARRAY_RESULTS)
         self.vjp = None  # filled by the gradient-rule tables: tuple of per-argument vjp makers, or a callable
+        self.raw_vjp = None  # the same rule on host values, for unobserved backward walks (see rules.raw)
         # how the tape reads list/tuple arguments holding traced values (see ``lift``): None leaves them as they
         # are; otherwise the argument positions/keywords that are sequences of arrays (``concatenate``'s first),
         # every other list argument being one array_like, recorded as ``array(list)``

@@ -296,7 +296,13 @@ class Tape:
 
     # -- backward
     def backward(self, seeds, retain: bool = False) -> dict:
-        """Propagate ``seeds`` ([(reference, gradient)]) to the leaves; return {leaf index: gradient}."""
+        """Propagate ``seeds`` ([(reference, gradient)]) to the leaves; return {leaf index: gradient}.
+
+        When the walk is unobserved (``unobserved``), gradients flow as host values and rules that have a host
+        twin (``rules.raw``) run it: the same NumPy calls without dispatch. Leaves get Arrays either way.
+        """
+        host = unobserved()
+        _np_arg, _wrap_np = _dispatch._np_arg, _dispatch._wrap_np
         grads: dict = {}
         start = -1
         for ref, g in seeds:
@@ -309,35 +315,82 @@ class Tape:
             e = entries[idx]
             if e is None:
                 continue
-            if e.prim is None:
+            prim = e.prim
+            if prim is None:
                 g = grads.pop((idx, None), None)
                 if g is not None:
-                    leaves[idx] = g
+                    leaves[idx] = g if type(g) is Array or not host else _wrap_np(g)
                 continue
             if e.multi:
                 gs = [grads.pop((idx, k), None) for k in range(e.multi)]
                 if all(g is None for g in gs):
                     continue
+                if host:
+                    gs = [gk if type(gk) is Array or gk is None else _wrap_np(gk) for gk in gs]
                 g = (list if type(e.ans) is list else tuple)(  # (a namedtuple result's g: a plain tuple)
                     gk if gk is not None else _zeros_for(a)
                     for gk, a in zip(gs, e.ans)
                 )
+                raw = None
             else:
                 g = grads.pop((idx, None), None)
                 if g is None:
                     continue
+                raw = getattr(prim, "raw_vjp", None) if host and e.kwargs is _NO_KW else None
+                if raw is not None:
+                    if type(g) is Array:
+                        g = _np_arg(g)
+                elif host and type(g) is not Array:
+                    g = _wrap_np(g)
             for pos, parent in e.parents:
-                gi = e.prim.vjp(pos, g, e.ans, e.args, e.kwargs)
-                if gi is None:
-                    continue
-                gi = _fit(gi, _input_at(e, pos), e.prim, pos)
+                gi = raw(pos, g, e.ans, e.args) if raw is not None and type(pos) is int else NotImplemented
+                if gi is NotImplemented:
+                    gi = prim.vjp(pos, g if raw is None else _wrap_np(g), e.ans, e.args, e.kwargs)
+                    if gi is None:
+                        continue
+                    gi = _fit(gi, _input_at(e, pos), prim, pos)
+                    if host and type(gi) is Array:
+                        gi = _np_arg(gi)
+                else:
+                    gi = _fit_host(gi, e.args[pos], prim, pos)
                 prev = grads.get(parent)
-                grads[parent] = gi if prev is None else prev + gi
+                if prev is None:
+                    grads[parent] = gi
+                elif host:
+                    grads[parent] = _add(_np_arg(prev), gi)
+                else:
+                    grads[parent] = prev + gi
             if not retain:
                 entries[idx] = None  # what it kept can go now (the walk never comes back)
         if not retain:
             self.entries = []  # entries recorded after the seeds (never reached) too
         return leaves
+
+
+def unobserved() -> bool:
+    """Nothing watches the computations run now, and every one of them would run on NumPy: the stack of tapes is
+    empty (no outer tape differentiates them; a jit tracer, which sits on this stack and must see each of them as
+    a dispatched call, is absent too) and the policy is NumPy-only. Backward walks may then skip dispatch."""
+    if state.stack:
+        return False
+    return (_policy.blocks.inner.get() or _policy.current).numpy_only
+
+
+def _fit_host(gi, x, prim, pos):
+    """``_fit`` for a host gradient (a NumPy array or scalar), with the same NumPy calls."""
+    if type(x) is not Array and type(x) is not Absent:
+        return gi
+    if numpy.shape(gi) != x.shape:
+        raise AssertionError(
+            f"gradient rule of {prim.name} returned shape {numpy.shape(gi)} for argument {pos!r} of shape {x.shape}"
+        )
+    dt = gi.dtype
+    if dt.kind == "c" and x.dtype.kind != "c":
+        gi = numpy.real(gi)
+        dt = gi.dtype
+    if dt != x.dtype and x.dtype.kind == "f":
+        gi = gi.astype(x.dtype)
+    return gi
 
 
 def _zeros_for(a):
@@ -418,4 +471,8 @@ def check_mutation(arr, what: str) -> None:
             )
 
 
+from . import dispatch as _dispatch  # noqa: E402  (dispatch imports this module: read its helpers at call time)
+from . import policy as _policy  # noqa: E402
 from .lift import lift as _lift  # noqa: E402  (lift reads this module's ``state``)
+
+_add = numpy.add
