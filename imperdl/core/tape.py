@@ -169,25 +169,30 @@ class Tape:
 
     def _parents(self, args, kwargs):
         parents = []
-        for i, a in enumerate(args):
+        i = 0
+        for a in args:
             t = type(a)
             if t is Array:
                 n = a._node
-                if n is not None and self in n:
-                    parents.append((i, n[self]))
+                if n is not None:
+                    r = n.get(self)
+                    if r is not None:
+                        parents.append((i, r))
             elif t is list or t is tuple:
                 for j, e in enumerate(a):
                     if type(e) is Array and e._node is not None and self in e._node:
                         parents.append(((i, j), e._node[self]))
-        for k, v in kwargs.items():
-            t = type(v)
-            if t is Array:
-                if v._node is not None and self in v._node:
-                    parents.append((k, v._node[self]))
-            elif t is list or t is tuple:
-                for j, e in enumerate(v):
-                    if type(e) is Array and e._node is not None and self in e._node:
-                        parents.append(((k, j), e._node[self]))
+            i += 1
+        if kwargs:
+            for k, v in kwargs.items():
+                t = type(v)
+                if t is Array:
+                    if v._node is not None and self in v._node:
+                        parents.append((k, v._node[self]))
+                elif t is list or t is tuple:
+                    for j, e in enumerate(v):
+                        if type(e) is Array and e._node is not None and self in e._node:
+                            parents.append(((k, j), e._node[self]))
         return parents
 
     def record(self, prim, args, kwargs, res) -> None:
@@ -196,12 +201,20 @@ class Tape:
         parents = self._parents(args, kwargs)
         if not parents:
             return
-        multi = len(res) if isinstance(res, (tuple, list)) else 0  # (NumPy 2's linalg returns namedtuples)
-        outs = res if multi else (res,)
-        if not any(_is_differentiable(o) for o in outs):
-            return  # integer/bool results carry no gradient
-        if any(o is a for o in outs for a in args):
-            return  # the function returned its input (asarray & co): the input's node stands
+        if type(res) is Array:  # (the common result: one Array)
+            if res.dtype.kind not in "fc":
+                return  # integer/bool results carry no gradient
+            for a in args:
+                if a is res:
+                    return  # the function returned its input (asarray & co): the input's node stands
+            multi, outs = 0, None
+        else:
+            multi = len(res) if isinstance(res, (tuple, list)) else 0  # (NumPy 2's linalg returns namedtuples)
+            outs = res if multi else (res,)
+            if not any(_is_differentiable(o) for o in outs):
+                return
+            if any(o is a for o in outs for a in args):
+                return
         vjp = prim.vjp
         if vjp is None:
             from .rules.autograd_fallback import rule_for
@@ -222,11 +235,26 @@ class Tape:
             kept_args, kept_ans = _snap_tree(args), _snap_tree(res)
         else:  # only what the rule reads; the rest stands as shape and dtype (see ``reads``)
             keep = plan.args
-            kept_args = tuple([_snap_tree(a) if i in keep else _absent(a, prim, i) for i, a in enumerate(args)])
-            kept_ans = _snap_tree(res) if plan.ans else _absent(res, prim, "ans")
+            kept = []
+            i = 0
+            for a in args:
+                if type(a) is Array:
+                    kept.append(_snapshot(a) if i in keep else Absent(a.shape, a.dtype, prim, i))
+                else:
+                    kept.append(_snap_tree(a) if i in keep else _absent(a, prim, i))
+                i += 1
+            kept_args = tuple(kept)
+            if plan.ans:
+                kept_ans = _snapshot(res) if outs is None else _snap_tree(res)
+            else:
+                kept_ans = Absent(res.shape, res.dtype, prim, "ans") if outs is None else _absent(res, prim, "ans")
         idx = len(self.entries)
         self.entries.append(_Entry(prim, kept_args, {k: _snap_tree(v) for k, v in kwargs.items()} if kwargs else _NO_KW,
                                    kept_ans, parents, multi))
+        if outs is None:
+            n = res._node
+            res._node = {self: (idx, None)} if n is None else {**n, self: (idx, None)}
+            return
         for k, o in enumerate(outs):
             if type(o) is Array:
                 o._node = {**(o._node or {}), self: (idx, k if multi else None)}
@@ -443,7 +471,9 @@ def _fit(gi, x, prim, pos):
 
 def record(prim, args, kwargs, result) -> None:
     """Called by dispatch after each primitive while some tape is active."""
-    if prim.sequences is not None and not prim.nondiff and (_has_list(args) or kwargs and _has_list(kwargs.values())):
+    if prim.nondiff:
+        return
+    if prim.sequences is not None and (_has_list(args) or kwargs and _has_list(kwargs.values())):
         args, kwargs = _lift(prim, args, kwargs)  # lists holding traced values become arrays (see ``lift``)
     for tape in state.stack:
         tape.record(prim, args, kwargs, result)
