@@ -408,6 +408,8 @@ def _fit_host(gi, x, prim, pos):
     """``_fit`` for a host gradient (a NumPy array or scalar), with the same NumPy calls."""
     if type(x) is not Array and type(x) is not Absent:
         return gi
+    if type(gi) is _ndarray and gi.dtype is x.dtype and gi.shape == x.shape:
+        return gi  # (the usual case)
     if numpy.shape(gi) != x.shape:
         raise AssertionError(
             f"gradient rule of {prim.name} returned shape {numpy.shape(gi)} for argument {pos!r} of shape {x.shape}"
@@ -473,8 +475,15 @@ def record(prim, args, kwargs, result) -> None:
     """Called by dispatch after each primitive while some tape is active."""
     if prim.nondiff:
         return
-    if prim.sequences is not None and (_has_list(args) or kwargs and _has_list(kwargs.values())):
-        args, kwargs = _lift(prim, args, kwargs)  # lists holding traced values become arrays (see ``lift``)
+    if prim.sequences is not None:
+        lists = False
+        for a in args:  # (_has_list inline: this runs for every recorded call)
+            t = type(a)
+            if t is list or t is tuple:
+                lists = True
+                break
+        if lists or kwargs and _has_list(kwargs.values()):
+            args, kwargs = _lift(prim, args, kwargs)  # lists holding traced values become arrays (see ``lift``)
     for tape in state.stack:
         tape.record(prim, args, kwargs, result)
 
@@ -506,3 +515,4 @@ from . import policy as _policy  # noqa: E402
 from .lift import lift as _lift  # noqa: E402  (lift reads this module's ``state``)
 
 _add = numpy.add
+_ndarray = numpy.ndarray

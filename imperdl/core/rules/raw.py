@@ -16,18 +16,22 @@ import math
 
 import numpy as onp
 
+from ..array import Array
 from ..dispatch import _np_arg as host
+from ..reads import Absent
 from ..registry import in_numpy, primitive
 from .indexing import _basic_plan
 from .util import shape_of
 
 _multiply, _true_divide, _negative, _subtract = onp.multiply, onp.true_divide, onp.negative, onp.subtract
+_ndarray = onp.ndarray
+_SHAPED = (Array, Absent)  # (their shape is a tuple already)
 
 
 def unbroadcast(g, target):
     """``util.unbroadcast`` on host values (the same sums)."""
-    shape = shape_of(target)
-    gshape = onp.shape(g)
+    shape = target.shape if type(target) in _SHAPED else shape_of(target)
+    gshape = g.shape if type(g) is _ndarray else onp.shape(g)
     if gshape == shape:
         return g
     extra = len(gshape) - len(shape)
