@@ -35,6 +35,7 @@ class Policy:
     name = "policy"
     prefers_mxnet = False
     located = False  # True: decisions depend on where the arguments live (dispatch adds that to the cache key)
+    numpy_only = False  # every decision is NumPy (set per object in __init__, from the class's ``decide``)
 
     def __init__(self):
         self.caches: dict = {}  # primitive -> {signature: code}
