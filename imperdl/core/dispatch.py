@@ -60,6 +60,7 @@ class Primitive:
         self.nondiff = False  # the result is constant w.r.t. the inputs (ones_like, floor, random...)
         self.scalar0d = True  # a 0-d MXNet result stands for a NumPy scalar (see registry.ARRAY_RESULTS)
         self.vjp = None  # filled by the gradient-rule tables: tuple of per-argument vjp makers, or a callable
+        self.raw_vjp = None  # the same rule on host values, for unobserved backward walks (see rules.raw)
         # how the tape reads list/tuple arguments holding traced values (see ``lift``): None leaves them as they
         # are; otherwise the argument positions/keywords that are sequences of arrays (``concatenate``'s first),
         # every other list argument being one array_like, recorded as ``array(list)``
@@ -80,35 +81,39 @@ class Primitive:
 
     def __call__(self, *args, **kwargs):
         pol = _policy_block.get() or _policy.current  # this thread's with block, else the global one
-        if kwargs:
-            if "out" in kwargs:
-                return _call_with_out(self, args, kwargs)
-            key = signature(args, kwargs)
-            if pol.located and key is not None:
-                key = (key, _where(args))
-        elif pol.located:
-            key = _fast_located(args)
-        else:
-            key = _fast_signature(args)
-        cache = pol.caches.get(self)
-        if cache is None:  # (setdefault: a thread creating it at the same time keeps the other's decisions)
-            cache = pol.caches.setdefault(self, {})
-        code = cache.get(key) if key is not None else None
-        if code is None:
-            if key is None:  # an argument signature() does not know: the user's MXNet arrays are wrapped here
-                conv = _mx_inputs.converted(args, kwargs)
-                if conv is not None:
-                    return _mx_inputs.call(self, *conv)
-            code = pol.decide(self, key, args, kwargs)
-            if key is not None:
-                cache[key] = code
-        if code == 1:
-            res = _run_mxnet(self, key, args, kwargs, pol)  # (counts the call: on MXNet, or as a fallback)
-        else:
-            if code == 2 and _fallback.now() is not None:
-                _fallback.notify(self, key, "no MXNet implementation accepts this call")
+        if pol.numpy_only and not kwargs and _plain(args):  # nothing to decide: no signature, no cache
             res = _run_numpy(self, args, kwargs)
-            self.counts[code] += 1
+            self.counts[0] += 1
+        else:
+            if kwargs:
+                if "out" in kwargs:
+                    return _call_with_out(self, args, kwargs)
+                key = signature(args, kwargs)
+                if pol.located and key is not None:
+                    key = (key, _where(args))
+            elif pol.located:
+                key = _fast_located(args)
+            else:
+                key = _fast_signature(args)
+            cache = pol.caches.get(self)
+            if cache is None:  # (setdefault: a thread creating it at the same time keeps the other's decisions)
+                cache = pol.caches.setdefault(self, {})
+            code = cache.get(key) if key is not None else None
+            if code is None:
+                if key is None:  # an argument signature() does not know: the user's MXNet arrays are wrapped here
+                    conv = _mx_inputs.converted(args, kwargs)
+                    if conv is not None:
+                        return _mx_inputs.call(self, *conv)
+                code = pol.decide(self, key, args, kwargs)
+                if key is not None:
+                    cache[key] = code
+            if code == 1:
+                res = _run_mxnet(self, key, args, kwargs, pol)  # (counts the call: on MXNet, or as a fallback)
+            else:
+                if code == 2 and _fallback.now() is not None:
+                    _fallback.notify(self, key, "no MXNet implementation accepts this call")
+                res = _run_numpy(self, args, kwargs)
+                self.counts[code] += 1
         if self.view is not None and args and type(args[0]) is Array and res is not args[0] \
                 and self.view(*args, **kwargs):
             if type(res) is Array:
@@ -119,6 +124,19 @@ class Primitive:
         if _tape_state.stack:
             _tape.record(self, args, kwargs, res)
         return res
+
+
+_PLAIN = (Array, float, int)
+
+
+def _plain(args) -> bool:
+    """Positional arguments that need no conversion: Arrays and Python numbers (one or two, the common call)."""
+    n = len(args)
+    if n == 2:
+        return type(args[0]) in _PLAIN and type(args[1]) in _PLAIN
+    if n == 1:
+        return type(args[0]) in _PLAIN
+    return False
 
 
 def _fast_signature(args):
@@ -257,7 +275,7 @@ def _run_numpy(prim: Primitive, args, kwargs):
     if t is _ndarray:
         if args and type(args[0]) is Array and args[0]._data[0] is out:
             return args[0]  # NumPy returned its input (asarray & co): so do we
-        res = Array(out)
+        res = Array(out, 0, None, out.shape, out.dtype)  # (metadata now: the tape and signatures read it)
         if out.base is not None:
             res._cow = True
         return res

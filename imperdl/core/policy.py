@@ -35,9 +35,13 @@ class Policy:
     name = "policy"
     prefers_mxnet = False
     located = False  # True: decisions depend on where the arguments live (dispatch adds that to the cache key)
+    numpy_only = False  # every decision is NumPy (set per object in __init__, from the class's ``decide``)
 
     def __init__(self):
         self.caches: dict = {}  # primitive -> {signature: code}
+        # every call runs on NumPy whatever its arguments (``decide`` is the base one, which answers 0): dispatch
+        # then skips the signature and the cache for plain calls (arrays and Python numbers)
+        self.numpy_only = type(self).decide is Policy.decide
 
     # -- decision
     def decide(self, prim, key, args, kwargs) -> int:

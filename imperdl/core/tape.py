@@ -169,25 +169,30 @@ class Tape:
 
     def _parents(self, args, kwargs):
         parents = []
-        for i, a in enumerate(args):
+        i = 0
+        for a in args:
             t = type(a)
             if t is Array:
                 n = a._node
-                if n is not None and self in n:
-                    parents.append((i, n[self]))
+                if n is not None:
+                    r = n.get(self)
+                    if r is not None:
+                        parents.append((i, r))
             elif t is list or t is tuple:
                 for j, e in enumerate(a):
                     if type(e) is Array and e._node is not None and self in e._node:
                         parents.append(((i, j), e._node[self]))
-        for k, v in kwargs.items():
-            t = type(v)
-            if t is Array:
-                if v._node is not None and self in v._node:
-                    parents.append((k, v._node[self]))
-            elif t is list or t is tuple:
-                for j, e in enumerate(v):
-                    if type(e) is Array and e._node is not None and self in e._node:
-                        parents.append(((k, j), e._node[self]))
+            i += 1
+        if kwargs:
+            for k, v in kwargs.items():
+                t = type(v)
+                if t is Array:
+                    if v._node is not None and self in v._node:
+                        parents.append((k, v._node[self]))
+                elif t is list or t is tuple:
+                    for j, e in enumerate(v):
+                        if type(e) is Array and e._node is not None and self in e._node:
+                            parents.append(((k, j), e._node[self]))
         return parents
 
     def record(self, prim, args, kwargs, res) -> None:
@@ -196,12 +201,20 @@ class Tape:
         parents = self._parents(args, kwargs)
         if not parents:
             return
-        multi = len(res) if isinstance(res, (tuple, list)) else 0  # (NumPy 2's linalg returns namedtuples)
-        outs = res if multi else (res,)
-        if not any(_is_differentiable(o) for o in outs):
-            return  # integer/bool results carry no gradient
-        if any(o is a for o in outs for a in args):
-            return  # the function returned its input (asarray & co): the input's node stands
+        if type(res) is Array:  # (the common result: one Array)
+            if res.dtype.kind not in "fc":
+                return  # integer/bool results carry no gradient
+            for a in args:
+                if a is res:
+                    return  # the function returned its input (asarray & co): the input's node stands
+            multi, outs = 0, None
+        else:
+            multi = len(res) if isinstance(res, (tuple, list)) else 0  # (NumPy 2's linalg returns namedtuples)
+            outs = res if multi else (res,)
+            if not any(_is_differentiable(o) for o in outs):
+                return
+            if any(o is a for o in outs for a in args):
+                return
         vjp = prim.vjp
         if vjp is None:
             from .rules.autograd_fallback import rule_for
@@ -222,11 +235,26 @@ class Tape:
             kept_args, kept_ans = _snap_tree(args), _snap_tree(res)
         else:  # only what the rule reads; the rest stands as shape and dtype (see ``reads``)
             keep = plan.args
-            kept_args = tuple([_snap_tree(a) if i in keep else _absent(a, prim, i) for i, a in enumerate(args)])
-            kept_ans = _snap_tree(res) if plan.ans else _absent(res, prim, "ans")
+            kept = []
+            i = 0
+            for a in args:
+                if type(a) is Array:
+                    kept.append(_snapshot(a) if i in keep else Absent(a.shape, a.dtype, prim, i))
+                else:
+                    kept.append(_snap_tree(a) if i in keep else _absent(a, prim, i))
+                i += 1
+            kept_args = tuple(kept)
+            if plan.ans:
+                kept_ans = _snapshot(res) if outs is None else _snap_tree(res)
+            else:
+                kept_ans = Absent(res.shape, res.dtype, prim, "ans") if outs is None else _absent(res, prim, "ans")
         idx = len(self.entries)
         self.entries.append(_Entry(prim, kept_args, {k: _snap_tree(v) for k, v in kwargs.items()} if kwargs else _NO_KW,
                                    kept_ans, parents, multi))
+        if outs is None:
+            n = res._node
+            res._node = {self: (idx, None)} if n is None else {**n, self: (idx, None)}
+            return
         for k, o in enumerate(outs):
             if type(o) is Array:
                 o._node = {**(o._node or {}), self: (idx, k if multi else None)}
@@ -296,7 +324,13 @@ class Tape:
 
     # -- backward
     def backward(self, seeds, retain: bool = False) -> dict:
-        """Propagate ``seeds`` ([(reference, gradient)]) to the leaves; return {leaf index: gradient}."""
+        """Propagate ``seeds`` ([(reference, gradient)]) to the leaves; return {leaf index: gradient}.
+
+        When the walk is unobserved (``unobserved``), gradients flow as host values and rules that have a host
+        twin (``rules.raw``) run it: the same NumPy calls without dispatch. Leaves get Arrays either way.
+        """
+        host = unobserved()
+        _np_arg, _wrap_np = _dispatch._np_arg, _dispatch._wrap_np
         grads: dict = {}
         start = -1
         for ref, g in seeds:
@@ -309,35 +343,84 @@ class Tape:
             e = entries[idx]
             if e is None:
                 continue
-            if e.prim is None:
+            prim = e.prim
+            if prim is None:
                 g = grads.pop((idx, None), None)
                 if g is not None:
-                    leaves[idx] = g
+                    leaves[idx] = g if type(g) is Array or not host else _wrap_np(g)
                 continue
             if e.multi:
                 gs = [grads.pop((idx, k), None) for k in range(e.multi)]
                 if all(g is None for g in gs):
                     continue
+                if host:
+                    gs = [gk if type(gk) is Array or gk is None else _wrap_np(gk) for gk in gs]
                 g = (list if type(e.ans) is list else tuple)(  # (a namedtuple result's g: a plain tuple)
                     gk if gk is not None else _zeros_for(a)
                     for gk, a in zip(gs, e.ans)
                 )
+                raw = None
             else:
                 g = grads.pop((idx, None), None)
                 if g is None:
                     continue
+                raw = getattr(prim, "raw_vjp", None) if host and e.kwargs is _NO_KW else None
+                if raw is not None:
+                    if type(g) is Array:
+                        g = _np_arg(g)
+                elif host and type(g) is not Array:
+                    g = _wrap_np(g)
             for pos, parent in e.parents:
-                gi = e.prim.vjp(pos, g, e.ans, e.args, e.kwargs)
-                if gi is None:
-                    continue
-                gi = _fit(gi, _input_at(e, pos), e.prim, pos)
+                gi = raw(pos, g, e.ans, e.args) if raw is not None and type(pos) is int else NotImplemented
+                if gi is NotImplemented:
+                    gi = prim.vjp(pos, g if raw is None else _wrap_np(g), e.ans, e.args, e.kwargs)
+                    if gi is None:
+                        continue
+                    gi = _fit(gi, _input_at(e, pos), prim, pos)
+                    if host and type(gi) is Array:
+                        gi = _np_arg(gi)
+                else:
+                    gi = _fit_host(gi, e.args[pos], prim, pos)
                 prev = grads.get(parent)
-                grads[parent] = gi if prev is None else prev + gi
+                if prev is None:
+                    grads[parent] = gi
+                elif host:
+                    grads[parent] = _add(_np_arg(prev), gi)
+                else:
+                    grads[parent] = prev + gi
             if not retain:
                 entries[idx] = None  # what it kept can go now (the walk never comes back)
         if not retain:
             self.entries = []  # entries recorded after the seeds (never reached) too
         return leaves
+
+
+def unobserved() -> bool:
+    """Nothing watches the computations run now, and every one of them would run on NumPy: the stack of tapes is
+    empty (no outer tape differentiates them; a jit tracer, which sits on this stack and must see each of them as
+    a dispatched call, is absent too) and the policy is NumPy-only. Backward walks may then skip dispatch."""
+    if state.stack:
+        return False
+    return (_policy.blocks.inner.get() or _policy.current).numpy_only
+
+
+def _fit_host(gi, x, prim, pos):
+    """``_fit`` for a host gradient (a NumPy array or scalar), with the same NumPy calls."""
+    if type(x) is not Array and type(x) is not Absent:
+        return gi
+    if type(gi) is _ndarray and gi.dtype is x.dtype and gi.shape == x.shape:
+        return gi  # (the usual case)
+    if numpy.shape(gi) != x.shape:
+        raise AssertionError(
+            f"gradient rule of {prim.name} returned shape {numpy.shape(gi)} for argument {pos!r} of shape {x.shape}"
+        )
+    dt = gi.dtype
+    if dt.kind == "c" and x.dtype.kind != "c":
+        gi = numpy.real(gi)
+        dt = gi.dtype
+    if dt != x.dtype and x.dtype.kind == "f":
+        gi = gi.astype(x.dtype)
+    return gi
 
 
 def _zeros_for(a):
@@ -390,8 +473,17 @@ def _fit(gi, x, prim, pos):
 
 def record(prim, args, kwargs, result) -> None:
     """Called by dispatch after each primitive while some tape is active."""
-    if prim.sequences is not None and not prim.nondiff and (_has_list(args) or kwargs and _has_list(kwargs.values())):
-        args, kwargs = _lift(prim, args, kwargs)  # lists holding traced values become arrays (see ``lift``)
+    if prim.nondiff:
+        return
+    if prim.sequences is not None:
+        lists = False
+        for a in args:  # (_has_list inline: this runs for every recorded call)
+            t = type(a)
+            if t is list or t is tuple:
+                lists = True
+                break
+        if lists or kwargs and _has_list(kwargs.values()):
+            args, kwargs = _lift(prim, args, kwargs)  # lists holding traced values become arrays (see ``lift``)
     for tape in state.stack:
         tape.record(prim, args, kwargs, result)
 
@@ -418,4 +510,9 @@ def check_mutation(arr, what: str) -> None:
             )
 
 
+from . import dispatch as _dispatch  # noqa: E402  (dispatch imports this module: read its helpers at call time)
+from . import policy as _policy  # noqa: E402
 from .lift import lift as _lift  # noqa: E402  (lift reads this module's ``state``)
+
+_add = numpy.add
+_ndarray = numpy.ndarray

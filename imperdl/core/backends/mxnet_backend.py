@@ -144,6 +144,7 @@ def engine_type(mx) -> str | None:
 _set_np_shape = None
 _c_int, _byref = ctypes.c_int, ctypes.byref
 _unused = ctypes.c_int()
+_unused_ref = ctypes.byref(_unused)
 _omp_get = _omp_set = None  # omp_get_max_threads / omp_set_num_threads of the OpenMP runtime libmxnet uses
 
 
@@ -151,21 +152,21 @@ def _init_omp(mx) -> bool:
     """Bind the calling thread's OpenMP team size controls of the runtime libmxnet links (found through
     libmxnet's own handle: another OpenMP runtime in the process, e.g. scikit-learn's, is not MXNet's)."""
     global _omp_get, _omp_set
-    try:
-        get, put = mx.base._LIB.omp_get_max_threads, mx.base._LIB.omp_set_num_threads
+    try:  # (own function pointers without argtypes, as for ``_init_np_shape``: int in, int out)
+        get, put = mx.base._LIB["omp_get_max_threads"], mx.base._LIB["omp_set_num_threads"]
     except AttributeError:  # a build without OpenMP: nothing to size
         return False
-    get.argtypes, get.restype = [], ctypes.c_int
-    put.argtypes, put.restype = [ctypes.c_int], None
+    put.restype = None
     _omp_get, _omp_set = get, put
     return True
 
 
 def _init_np_shape(mx) -> None:
+    """Bind ``MXSetIsNumpyShape`` as a function pointer of our own without ``argtypes``: called twice per section,
+    ctypes' argument conversion cost 2.5x the call itself (the arguments are always an int and a prebuilt
+    ``byref(c_int)``, which ctypes passes as they are)."""
     global _set_np_shape
-    f = mx.base._LIB.MXSetIsNumpyShape
-    f.argtypes, f.restype = [ctypes.c_int, ctypes.POINTER(ctypes.c_int)], ctypes.c_int
-    _set_np_shape = f
+    _set_np_shape = mx.base._LIB["MXSetIsNumpyShape"]
 
 
 class _Section:
@@ -183,20 +184,21 @@ class _Section:
     the depth and saved state need no per-thread storage).
     """
 
-    __slots__ = ("_lock", "_depth", "_prev", "_threads")
+    __slots__ = ("_lock", "_depth", "_prev", "_prev_ref", "_threads")
 
     def __init__(self):
         self._lock = threading.RLock()
         self._depth = 0
-        self._prev = 1
+        # the caller's semantics, written by MXNet; one buffer and one pointer to it serve every section (the
+        # outermost section of a thread fills and reads it while holding the lock)
+        self._prev = _c_int(1)
+        self._prev_ref = _byref(self._prev)
         self._threads = 0  # the caller's OpenMP team size to restore, 0: nothing to restore
 
     def __enter__(self):
         self._lock.acquire()
         if not self._depth:
-            prev = _c_int()
-            _set_np_shape(1, _byref(prev))
-            self._prev = prev.value
+            _set_np_shape(1, self._prev_ref)
             if _omp_get is not None:
                 n = _omp_get()
                 if n != THREADS:
@@ -208,8 +210,8 @@ class _Section:
     def __exit__(self, *exc):
         self._depth -= 1
         if not self._depth:
-            if not self._prev:
-                _set_np_shape(0, _byref(_unused))
+            if not self._prev.value:
+                _set_np_shape(0, _unused_ref)
             if self._threads:
                 _omp_set(self._threads)
                 self._threads = 0

@@ -64,4 +64,6 @@ def _undefined(name, pos):
 
 def load_all() -> None:
     """Import every rule table (called once by ``imperdl.core``; the tables import ``imperdl.numpy``)."""
-    from . import construction, eig, elementwise, fft, indexing, linalg, reductions, shape  # noqa: F401
+    from . import construction, eig, elementwise, fft, indexing, linalg, raw, reductions, shape  # noqa: F401
+
+    raw.install()
