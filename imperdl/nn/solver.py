@@ -72,7 +72,8 @@ from .model import ModelBase
 __all__ = ["Solver", "NonFiniteLossError"]
 
 _COMMON = {"update_rule", "optim_config", "lr_decay", "num_epochs", "print_every", "verbose",
-           "checkpoint_name", "checkpoint_every", "resume", "seed", "num_val_samples", "task_type", "kvstore"}
+           "checkpoint_name", "checkpoint_every", "resume", "seed", "num_val_samples", "task_type", "kvstore",
+           "jit"}
 _KVSTORES = (None, "dist_sync", "dist_device_sync", "local", "device")
 _LOSS_KEY = "\0loss"  # the loss travels with the gradients (a name no parameter has)
 _DICT_ONLY = {"batch_size"}
@@ -231,6 +232,11 @@ class Solver:
                     "set_optimizer and update_on_server)" if self.kvstore == "dist_async" else "")
             raise ValueError(f"Solver: kvstore must be one of {_KVSTORES}, got {self.kvstore!r}{hint}")
         self._world = None  # (rank, size) once a distributed run has started
+        jit = kwargs.pop("jit", False)
+        if not isinstance(jit, bool):
+            raise TypeError(f"Solver: jit must be True or False, got {jit!r}")
+        self.jit = jit
+        self._jit = None  # the JitStep (solver_jit.py), made on the first step with jit=True
 
         seed = kwargs.pop("seed", None)
         self._seed_given = seed is not None
@@ -443,28 +449,61 @@ class Solver:
         loss = total.pop(_LOSS_KEY)
         return total, loss
 
+    @property
+    def jit_traces(self) -> int:
+        """How many times ``jit=True`` traced the training step (0 for eager training): once, plus once per new
+        learning rate (``lr_decay``) or batch shape."""
+        return 0 if self._jit is None else self._jit.traces
+
     def _step(self, batch: DataBatch) -> None:
         t = self._step_count
+        jitted = self._jit_ready()
         if self._parallel:
             shard, weight = self._shard(batch)
-            grads, loss = self._grads_and_loss(shard)
+            if jitted:
+                grads, loss, aux = self._jit(shard)
+                self._jit.apply_aux(aux)
+            else:
+                grads, loss = self._grads_and_loss(shard)
             grads, loss = self._combine(dict(grads), loss, weight)
+        elif jitted:
+            new_params, new_configs, aux, grads, loss = self._jit(batch)
         else:
             grads, loss = self._grads_and_loss(batch)
-        self._ring.append((t, dict(self.model.params), {k: dict(c) for k, c in self.optim_configs.items()}, grads))
+        before = {k: dict(c) for k, c in self.optim_configs.items()}
+        self._ring.append((t, dict(self.model.params), before, grads))
         self._settle()  # the previous step's loss: its computation is long finished
         self._pending = (t, self.epoch, loss)
         if t % self.print_every == 0:
             self._settle()
             self._log(f"(Iteration {t + 1} / {self._total_steps or '?'}) loss: {self.loss_history[-1]:f}")
-        for k, w in self.model.params.items():
-            next_w, config = self.update_rule(w, grads[k], self.optim_configs[k])
-            self.model.params[k] = next_w
-            self.optim_configs[k] = config
+        if jitted and not self._parallel:  # the update ran inside the jitted step: rebind its results
+            self.model.params.update(new_params)
+            self.optim_configs.update(new_configs)
+            self._jit.apply_aux(aux)
+        else:
+            for k, w in self.model.params.items():
+                next_w, config = self.update_rule(w, grads[k], self.optim_configs[k])
+                self.model.params[k] = next_w
+                self.optim_configs[k] = config
+            if self.jit and not jitted:
+                self._jit.observe(before, self.optim_configs)
         self._step_count = t + 1
         self._epoch_step += 1
         if self._bar is not None:
             self._bar.update(1)
+
+    def _jit_ready(self) -> bool:
+        """With jit=True: whether this step runs jitted. The first step of a run is eager (it decides how the
+        model's gradients are computed); so is the next if the update rule was still adding state to its config
+        (see solver_jit.py: the eager steps show which config scalars change every step)."""
+        if not self.jit:
+            return False
+        if self._jit is None:
+            from .solver_jit import JitStep
+
+            self._jit = JitStep(self, update=not self._parallel)
+        return self._jit.ready and self._grad_mode is not None
 
     # ------------------------------------------------------------------ lazy loss and non-finite handling
     def _settle(self) -> None:

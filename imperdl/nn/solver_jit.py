@@ -1,0 +1,141 @@
+"""The Solver's training step as one ``imperdl.jit`` function (``Solver(..., jit=True)``).
+
+A jitted function must be functional: jit replays the raw backend calls its trace recorded and sees only what
+goes in through the arguments and comes out as results (arrays a function stores into a dict or an attribute are
+refused). So the step takes everything it reads or changes as arguments: the parameters, every parameter's
+optimiser config, the model's auxiliary arrays (CS231n ``bn_params`` running statistics, ``ModelBase.aux_params``)
+and the batch; it returns the new parameters, configs and auxiliary arrays, the gradients and the loss, and the
+Solver rebinds its state from them outside the jit.
+
+What is in the trace's signature (a new value retraces): shapes and dtypes of every array, the value of every
+Python scalar in the configs. Hyper-parameters such as ``learning_rate`` are scalars on purpose: a change (the
+Solver's per-epoch ``lr_decay``) retraces once per new value, and every replay uses exactly the eager arithmetic
+with a Python float. A scalar the update rule itself changes every step (Adam's step count ``t``) would retrace
+every step, so the step before the first jitted one runs eagerly and tells them apart: a scalar the rule changed
+becomes a 0-d array from then on (the same numbers: the rule computes ``beta1 ** t`` in float64 either way).
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy
+
+from imperdl.core import Array
+
+from .io import DataBatch
+
+__all__ = ["JitStep"]
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (numbers.Number, numpy.generic)) and not isinstance(v, bool)
+
+
+def _arrays(d: dict) -> dict:
+    """The array-valued entries of ``d`` (the state jit must carry; strings and Python numbers stay put)."""
+    return {k: v for k, v in d.items() if hasattr(v, "shape")}
+
+
+class JitStep:
+    """Owns the jitted step of one Solver; ``update=False`` jits only the loss and gradients (data-parallel runs,
+    where the gradients are summed across workers between the two)."""
+
+    def __init__(self, solver, update: bool = True):
+        from imperdl.core.capture import jit
+
+        self.solver = solver
+        self.update = update
+        self.ready = False  # set once an eager step showed which config scalars the rule changes
+        self._fn = jit(self._step)
+
+    @property
+    def traces(self) -> int:
+        return self._fn.traces
+
+    # ------------------------------------------------------------------ before the first jitted step
+    def observe(self, before: dict, after: dict) -> None:
+        """Learn from one eager step (configs ``before`` and ``after`` it) which Python scalars the update rule
+        changes per step, and make those 0-d arrays. Not ready while the rule still adds keys (its first step)."""
+        if any(set(before[k]) != set(after[k]) for k in after):
+            return
+        for k, config in after.items():
+            for key, value in config.items():
+                if _is_number(value) and before[k][key] != value:
+                    config[key] = Array(numpy.asarray(value))
+        self.ready = True
+
+    # ------------------------------------------------------------------ the traced function
+    def _aux_in(self) -> dict:
+        model, s = self.solver.model, self.solver
+        out = {}
+        if isinstance(getattr(model, "bn_params", None), list):
+            out["bn_params"] = [_arrays(p) for p in model.bn_params]
+        if s._modelbase:
+            out["aux_params"] = _arrays(model.aux_params)
+        return out
+
+    def _swap_in(self, params: dict, aux: dict) -> tuple:
+        """Put the step's arguments where the model reads them; returns what ``_swap_out`` puts back."""
+        model = self.solver.model
+        bn = getattr(model, "bn_params", None) if "bn_params" in aux else None
+        saved = (dict(model.params), [dict(p) for p in bn or []],
+                 dict(model.aux_params) if "aux_params" in aux else None)
+        model.params.update(params)
+        for p, given in zip(bn or [], aux.get("bn_params", [])):
+            p.update(given)
+        if saved[2] is not None:
+            model.aux_params.update(aux["aux_params"])
+        return saved
+
+    def _swap_out(self, saved: tuple) -> None:
+        model = self.solver.model
+        params, bn, aux = saved
+        for d, old in ((model.params, params), *zip(getattr(model, "bn_params", None) or [], bn)):
+            d.clear()
+            d.update(old)
+        if aux is not None:
+            model.aux_params.clear()
+            model.aux_params.update(aux)
+
+    def _step(self, params: dict, configs: dict, aux: dict, data: list, label: list):
+        solver = self.solver
+        saved = self._swap_in(params, aux)
+        try:
+            grads, loss = solver._grads_and_loss(DataBatch(list(data), list(label)))
+            grads = {k: grads[k] for k in params}
+            aux_out = self._aux_in()
+        finally:
+            self._swap_out(saved)
+        if not self.update:
+            return grads, loss, aux_out
+        new_params, new_configs = {}, {}
+        for k, w in params.items():
+            new_params[k], new_configs[k] = solver.update_rule(w, grads[k], configs[k])
+        return new_params, new_configs, aux_out, grads, loss
+
+    # ------------------------------------------------------------------ one call
+    def __call__(self, batch: DataBatch) -> tuple[Any, ...]:
+        """Run the jitted step on ``batch`` with the Solver's current state (which it does not change):
+        ``(params, configs, aux, grads, loss)``, or ``(grads, loss, aux)`` with ``update=False``."""
+        from imperdl.core.capture import JitError
+
+        s = self.solver
+        configs = {k: dict(c) for k, c in s.optim_configs.items()}  # the rule writes into these while tracing
+        label = batch.label if batch.label is not None else []
+        try:
+            return self._fn(dict(s.model.params), configs, self._aux_in(), list(batch.data), list(label))
+        except JitError as e:
+            raise JitError(
+                f"Solver(jit=True): the training step could not be captured: {e} -- the Solver passes "
+                "model.params, the optimiser configs, bn_params / aux_params and the batch through the step; a "
+                "model that keeps other state (arrays stored on itself, Python decisions on array values) needs "
+                "Solver(..., jit=False)") from e
+
+    def apply_aux(self, aux: dict) -> None:
+        """Write the auxiliary arrays the step returned back into the model (outside the jit)."""
+        model = self.solver.model
+        for p, new in zip(getattr(model, "bn_params", None) or [], aux.get("bn_params", [])):
+            p.update(new)
+        if "aux_params" in aux:
+            model.aux_params.update(aux["aux_params"])
