@@ -169,12 +169,15 @@ def _targets(data: dict) -> list[str]:
             context.append(f"best rounds {_ratio(t['best_round_ratio'])}")
         if t.get("ratio_vs_1_thread") is not None:
             context.append(f"vs 1-thread PyTorch {_ratio(t['ratio_vs_1_thread'])}")
-        rows.append([t["text"], f"{_fmt(t['imperdl'])} {unit}", f"{t['peer']}: {_fmt(t['peer_value'])} {unit}",
+        row = f" ({t['row']})" if t.get("row") else ""
+        rows.append([t["text"], f"{_fmt(t['imperdl'])} {unit}{row}", f"{t['peer']}: {_fmt(t['peer_value'])} {unit}",
                      _ratio(t["ratio"]), f"≤ {t['limit']}x", verdict, ", ".join(context) or "–"])
+    jit = (" Targets marked *(imperdl jit)* read the row that runs the whole step under `imperdl.jit` (default "
+           "policy) instead." if any(t.get("row") for t in data["targets"]) else "")
     return ["## Targets", "",
             "Read from the imperdl row with the default policy; ratio = imperdl / peer, medians of this run. For "
             "context (not the verdict): the ratio of the two best rounds, which load spikes disturb less, and for "
-            "PyTorch targets the ratio against PyTorch pinned to one thread.", "",
+            f"PyTorch targets the ratio against PyTorch pinned to one thread.{jit}", "",
             *_table(["target", "imperdl", "peer", "ratio", "limit", "verdict", "context"], rows,
                     ["---", "---:", "---", "---:", "---:", "---", "---"]), *_thread_caveat(data)]
 
@@ -263,16 +266,17 @@ def _missed(data: dict) -> list[str]:
     for t in missed:
         lines += [f"### {t['text']} ({_ratio(t['ratio'])}, limit {t['limit']}x)", ""]
         lines += [CLOSING_NOTES.get(t["id"], "No analysis recorded for this target yet."), ""]
-        prof = profiles.get(t["workload"])
+        row = t.get("row", REFERENCE)
+        prof = profiles.get(t["workload"] if row == REFERENCE else f"{t['workload']} {row.removeprefix('imperdl ')}")
         if t["workload"] == "memory":
             lines += _memory_profile(data["workloads"].get("memory", {}), prof)
         elif prof and "error" not in prof:
-            lines += _profile(t["workload"], prof)
+            lines += _profile(t["workload"], prof, "default policy" if row == REFERENCE else row)
     return lines
 
 
-def _profile(name: str, prof: dict) -> list[str]:
-    lines = [f"Profile of one imperdl step ({name}, default policy): {prof['seconds_per_step'] * 1e3:.1f} ms per "
+def _profile(name: str, prof: dict, row: str = "default policy") -> list[str]:
+    lines = [f"Profile of one imperdl step ({name}, {row}): {prof['seconds_per_step'] * 1e3:.1f} ms per "
              f"step; {_ops(prof['ops_per_step'])}; {prof['copies_per_step']} copies between backends and "
              f"{prof['syncs_per_step']} host reads of MXNet data per step."]
     if prof.get("time_by_origin"):
