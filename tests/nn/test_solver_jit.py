@@ -223,3 +223,20 @@ def test_a_model_that_stores_arrays_is_refused_with_a_hint(data, numpy_policy):
 def test_jit_must_be_a_bool(data):
     with pytest.raises(TypeError, match="jit must be True or False"):
         Solver(TwoLayerNet(), data, jit="yes")
+
+
+# ------------------------------------------------------------------ data parallel: only the gradients are jitted
+def test_data_parallel_jits_the_gradients_and_updates_eagerly(data, numpy_policy, monkeypatch):
+    """With several workers the gradients are summed between the gradient and the update: the jitted step stops
+    at the gradients. Two workers are played by one process (rows 0::2; the 'sum' doubles this worker's share)."""
+    monkeypatch.setattr(Solver, "_sync_state", lambda self: None)
+    monkeypatch.setattr(Solver, "_combine", lambda self, g, loss, w: ({k: v * (2 * w) for k, v in g.items()}, loss))
+    solvers = []
+    for jit in (False, True):
+        s = Solver(TwoLayerNet(), data, update_rule="adam", batch_size=16, num_epochs=1, verbose=False, seed=3,
+                   jit=jit)
+        s._world = (0, 2)
+        s.train()
+        solvers.append(s)
+    assert_same(*solvers)
+    assert solvers[1]._jit.update is False and solvers[1].jit_traces == 1
