@@ -32,6 +32,12 @@ interrupted-and-resumed run ends with exactly the parameters of an uninterrupted
 An explicit ``seed=`` also reseeds them when training starts, so two runs with the same seed draw the same
 minibatches and the same dropout masks.
 
+Whole-step capture (``jit=True``, ``solver_jit.py``): after one or two eager steps, the step -- loss, gradients
+and the update of every parameter and its optimiser state -- runs as one ``imperdl.jit`` function, traced once per
+learning rate and batch shape and then replayed without per-op dispatch or tape work, with the same numbers. The
+model's Python runs only when the step is traced; ``bn_params`` / ``aux_params`` go through the step. With several
+``kvstore`` workers only the loss and gradients are jitted (they are summed across workers before the update).
+
 Data parallel (``kvstore='dist_sync'``, run under ``python -m imperdl.launch -n N``; under plain ``python`` it is
 one process and nothing changes): ``train()`` joins the run (``imperdl.distributed.init``), rank 0 resumes from
 the checkpoint if asked and sends its whole training state (parameters, optimiser state, sampling generator, data
@@ -173,7 +179,8 @@ class Solver:
     pickle per epoch), checkpoint_every (steps; default: every epoch), resume (a checkpoint path, or True for
     checkpoint_name when that file exists), seed (minibatch sampling, and imperdl's global generators at the
     start of training and at each checkpoint), kvstore ('dist_sync': data-parallel training when started with
-    ``python -m imperdl.launch -n N``, one process otherwise; see the module docstring).
+    ``python -m imperdl.launch -n N``, one process otherwise; see the module docstring), jit (True: the whole step
+    under ``imperdl.jit``; see docs/jit.md).
     """
 
     def __init__(self, model, data=None, test_iter=None, **kwargs: Any):
