@@ -15,7 +15,7 @@ from typing import Any
 import numpy as onp
 
 import imperdl.numpy as np
-from imperdl.core import avg_pool2d, conv2d, max_pool2d, stop_gradient
+from imperdl.core import Array, avg_pool2d, conv2d, max_pool2d, stop_gradient
 from imperdl.core import relu as _relu
 from imperdl.core import sigmoid as _sigmoid
 
@@ -42,13 +42,15 @@ def _check_keys(name: str, param: dict, allowed: set) -> None:
         raise ValueError(f"{name}: unknown parameter(s) {unknown}; expected some of {sorted(allowed)}")
 
 
-def _labels(name: str, y: Any, n: int) -> onp.ndarray:
-    """Integer labels as a NumPy index array (labels are constants: never differentiated)."""
-    y = onp.asarray(y)
+def _labels(name: str, y: Any, n: int):
+    """Integer labels as an index array (labels are constants: never differentiated). An imperdl Array stays one:
+    its values are never read into Python, so ``imperdl.jit`` replays the loss with each call's labels."""
+    if type(y) is not Array:
+        y = onp.asarray(y)
     if y.dtype.kind not in "iu":
         raise TypeError(f"{name}: labels must be integers, got dtype {y.dtype}")
-    if y.shape != (n,):
-        raise ValueError(f"{name}: labels must have shape ({n},) to match the scores, got {y.shape}")
+    if tuple(y.shape) != (n,):
+        raise ValueError(f"{name}: labels must have shape ({n},) to match the scores, got {tuple(y.shape)}")
     return y
 
 
