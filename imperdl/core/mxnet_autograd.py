@@ -87,6 +87,9 @@ def usable(g, inputs) -> bool:
     stack = _tape_state.stack
     if not stack:
         return True
+    for r in stack:
+        if r.capturing:
+            return False  # a jit trace must see the backward as dispatched calls, to replay it
     for x in (g, *inputs):
         xs = x if type(x) in (tuple, list) else (x,)
         for a in xs:

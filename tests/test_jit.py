@@ -1,0 +1,275 @@
+"""imperdl.jit: replays equal eager runs bit for bit; retraces on a new signature; refuses what it cannot replay."""
+from __future__ import annotations
+
+import numpy as onp
+import pytest
+
+import imperdl
+import imperdl.numpy as np
+from imperdl import grad, jit, value_and_grad
+from imperdl.core.capture import JitError
+
+
+def _eq(a, b):
+    onp.testing.assert_array_equal(onp.asarray(a.asnumpy() if hasattr(a, "asnumpy") else a),
+                                   onp.asarray(b.asnumpy() if hasattr(b, "asnumpy") else b))
+
+
+def chain(x, c):
+    y = x
+    for _ in range(4):
+        y = np.sin(np.exp(np.tanh((y + c) * c)))
+    return np.sum(y)
+
+
+def _data(*shape, seed=0, dtype=onp.float32):
+    return np.array(onp.random.default_rng(seed).uniform(-1, 1, shape).astype(dtype))
+
+
+def test_tiny_chain_forward_and_grad_equal_eager():
+    x, c = _data(10, 10), _data(10, 10, seed=1)
+    jf, jg = jit(chain), jit(grad(chain))
+    for _ in range(3):
+        _eq(jf(x, c), chain(x, c))
+        _eq(jg(x, c), grad(chain)(x, c))
+    assert jf.traces == 1 and jg.traces == 1
+    assert "imperdl" not in jg.plan_source()[0].split("def plan", 1)[1].split("\n", 1)[1]  # raw calls only
+
+
+def mlp_loss(params, x, y):
+    h = np.tanh(np.dot(x, params["w1"]) + params["b1"])
+    out = np.dot(h, params["w2"]) + params["b2"]
+    return np.mean((out - y) ** 2)
+
+
+def _mlp(seed=0):
+    rng = onp.random.default_rng(seed)
+    params = {"w1": np.array(rng.normal(size=(4, 8))), "b1": np.array(rng.normal(size=8)),
+              "w2": np.array(rng.normal(size=(8, 2))), "b2": np.array(rng.normal(size=2))}
+    return params, np.array(rng.normal(size=(16, 4))), np.array(rng.normal(size=(16, 2)))
+
+
+def test_jit_grad_of_mlp_equals_eager_and_finite_differences():
+    params, x, y = _mlp()
+    jg = jit(value_and_grad(mlp_loss))
+    for _ in range(2):
+        v, g = jg(params, x, y)
+        v0, g0 = value_and_grad(mlp_loss)(params, x, y)
+        _eq(v, v0)
+        for k in params:
+            _eq(g[k], g0[k])
+    w = params["w1"].asnumpy()
+    eps = 1e-6
+    for i, j in [(0, 0), (3, 7), (1, 4)]:
+        wp, wm = w.copy(), w.copy()
+        wp[i, j] += eps
+        wm[i, j] -= eps
+        fd = (float(mlp_loss({**params, "w1": np.array(wp)}, x, y))
+              - float(mlp_loss({**params, "w1": np.array(wm)}, x, y))) / (2 * eps)
+        assert abs(fd - float(g["w1"][i, j])) < 1e-5
+    assert jg.traces == 1
+
+
+def _sgd_step(params, x, y, lr=0.1):
+    loss, g = value_and_grad(mlp_loss)(params, x, y)
+    for k in params:
+        params[k] -= lr * g[k]
+    return loss
+
+
+def test_training_step_with_inplace_sgd_matches_eager():
+    pe, x, y = _mlp(1)
+    pj = {k: np.array(v.asnumpy()) for k, v in pe.items()}
+    step = jit(_sgd_step)
+    for _ in range(5):
+        _eq(step(pj, x, y), _sgd_step(pe, x, y))
+    for k in pe:
+        _eq(pj[k], pe[k])
+    assert step.traces == 1
+
+
+def test_closure_over_parameters_sees_updates():
+    w = _data(3, 3)
+    f = jit(lambda x: np.sum(np.dot(x, w)))
+    x = _data(2, 3, seed=3)
+    _eq(f(x), np.sum(np.dot(x, w)))
+    w -= 0.5  # an in-place update between calls
+    w[0, 0] = 7.0
+    _eq(f(x), np.sum(np.dot(x, w)))
+    assert f.traces == 1
+
+
+def test_closure_and_step_update_parameter_in_place():
+    w = _data(4, 2)
+    x, y = _data(8, 4, seed=1), _data(8, 2, seed=2)
+
+    def step(x, y):
+        g = grad(lambda w_: np.mean((np.dot(x, w_) - y) ** 2))(w)
+        w[...] = w - 0.1 * g
+        return g
+
+    we = np.array(w.asnumpy())
+
+    def eager(x, y):
+        g = grad(lambda w_: np.mean((np.dot(x, w_) - y) ** 2))(we)
+        we[...] = we - 0.1 * g
+        return g
+
+    js = jit(step)
+    for _ in range(4):
+        _eq(js(x, y), eager(x, y))
+        _eq(w, we)
+    assert js.traces == 1
+
+
+def test_broadcast_reduce_and_array_index():
+    def f(a, b, idx):
+        s = (a[:, None, :] * b[None]).sum(axis=(0, 2))
+        return s[idx] + np.max(a, axis=0).mean(), a[1:, ::2].T
+    a, b = _data(4, 6), _data(5, 6, seed=2)
+    idx = np.array([4, 0, 2, 2])
+    jf = jit(f)
+    for i in range(3):
+        got, want = jf(a, b, idx), f(a, b, idx)
+        _eq(got[0], want[0])
+        _eq(got[1], want[1])
+        idx = np.array([i, 1, 3, 0])
+    assert jf.traces == 1
+
+
+def test_numpy_and_imperdl_inputs_mixed():
+    def f(a, b):
+        return np.exp(a) * b + np.asarray(b).sum()
+    a, b = _data(3, 4), onp.random.default_rng(5).normal(size=(3, 4))
+    jf = jit(f)
+    _eq(jf(a, b), f(a, b))
+    b2 = b * 2
+    _eq(jf(a, b2), f(a, b2))
+    assert jf.traces == 1
+
+
+def test_retrace_on_new_shape_dtype_and_static_value():
+    def f(x, n, scale=1.0):
+        y = x
+        for _ in range(n):
+            y = y * scale + 1
+        return y
+    jf = jit(f, static_argnums=1)
+    x = _data(3)
+    _eq(jf(x, 2), f(x, 2))
+    jf(x, 2)
+    assert jf.traces == 1
+    _eq(jf(x, 3), f(x, 3))
+    assert jf.traces == 2
+    _eq(jf(_data(4), 3), f(_data(4), 3))
+    assert jf.traces == 3
+    x64 = _data(4, dtype=onp.float64)
+    _eq(jf(x64, 3), f(x64, 3))
+    assert jf.traces == 4
+    _eq(jf(x64, 3, scale=2.0), f(x64, 3, scale=2.0))
+    assert jf.traces == 5
+
+
+def test_decorator_forms():
+    @jit
+    def f(x):
+        return x * 2
+
+    @jit(static_argnums=1)
+    def g(x, k):
+        return x * k
+    _eq(f(_data(2)), _data(2) * 2)
+    _eq(g(_data(2), 3), _data(2) * 3)
+
+
+def test_value_dependent_control_flow_refused():
+    def f(x):
+        if x.sum() > 0:
+            return x
+        return -x
+    with pytest.raises(JitError, match=r"reads the value.*bool\(\).*test_jit.py:\d+.*if x.sum\(\) > 0"):
+        jit(f)(_data(3))
+
+    def g(x):
+        return x * float(x[0])
+    with pytest.raises(JitError, match=r"float\(\).*test_jit.py:\d+.*float\(x\[0\]\)"):
+        jit(g)(_data(3))
+
+
+def test_static_value_reads_allowed():
+    def f(x):
+        n = int(np.prod(np.array([2, 3])))  # a value computed from constants only
+        return x.reshape(n)
+    _eq(jit(f)(_data(2, 3)), _data(2, 3).reshape(6))
+
+
+def test_dict_store_of_computed_array_refused():
+    stats = {}
+
+    def f(x):
+        stats["mean"] = np.mean(x)
+        return x * 2
+    with pytest.raises(JitError, match=r"mean.*still referenced.*neither returned nor written"):
+        jit(f)(_data(3))
+
+
+def test_array_made_outside_dispatch_refused():
+    def f(x):
+        return x + imperdl.core.Array(onp.ones(3, dtype=onp.float32))
+    with pytest.raises(JitError, match=r"created during the trace without going through.*test_jit.py:\d+"):
+        jit(f)(_data(3))
+
+
+def test_random_draws_fresh_each_call():
+    f = jit(lambda x: x + np.random.normal(size=x.shape))
+    x = _data(5)
+    a, b = f(x), f(x)
+    assert not onp.array_equal(a.asnumpy(), b.asnumpy())
+    onp.random.seed(3)
+    c = f(x)
+    onp.random.seed(3)
+    _eq(c, x + np.random.normal(size=x.shape))
+
+
+def test_grad_of_jit_equals_grad():
+    jc = jit(chain)
+    x, c = _data(10, 10), _data(10, 10, seed=1)
+    jc(x, c)
+    _eq(grad(jc)(x, c), grad(chain)(x, c))
+
+
+def test_jit_inside_jit_inlines():
+    inner = jit(lambda x: np.tanh(x) * 2)
+    outer = jit(lambda x: inner(x) + inner(x * 3))
+    x = _data(4)
+    for _ in range(2):
+        _eq(outer(x), np.tanh(x) * 2 + np.tanh(x * 3) * 2)
+    assert outer.traces == 1 and inner.traces == 0
+
+
+def test_mutating_function_refused():
+    def f(x):
+        y = x * 1
+        np.copyto(y, x)
+        return y
+    with pytest.raises(JitError, match=r"copyto writes its argument in place.*test_jit.py"):
+        jit(f)(_data(3))
+
+
+@pytest.mark.mxnet
+def test_prefer_mxnet_plan_equals_eager():
+    x, c = _data(10, 10), _data(10, 10, seed=1)
+    with imperdl.PreferMXNetPolicy():
+        jg = jit(grad(chain))
+        want = grad(chain)(x, c)
+        for _ in range(3):
+            _eq(jg(x, c), want)
+        params, xx, yy = _mlp(2)
+        step = jit(value_and_grad(mlp_loss))
+        v0, g0 = value_and_grad(mlp_loss)(params, xx, yy)
+        for _ in range(2):
+            v, g = step(params, xx, yy)
+            _eq(v, v0)
+            for k in params:
+                _eq(g[k], g0[k])
+    assert "SEC" in jg.plan_source()[0]
