@@ -54,6 +54,13 @@ def _labels(name: str, y: Any, n: int):
     return y
 
 
+def _label_mask(y, n: int, c: int):
+    """(N, C) booleans, True at each row's label: labels held in an Array select through this mask instead of an
+    index, so nothing reads their values into Python (the gradient of an indexed read takes its index to the
+    host, which ``imperdl.jit`` would have to bake into its plan)."""
+    return np.reshape(y, (n, 1)) == np.arange(c)
+
+
 def _mode(name: str, param: dict) -> str:
     mode = param.get("mode", "train")
     if mode not in ("train", "test"):
@@ -301,6 +308,10 @@ def svm_loss(x: Any, y: Any):
     _check_ndim("svm_loss", "x", x, 2, "scores (N, C)")
     n, c = x.shape
     y = _labels("svm_loss", y, n)
+    if type(y) is Array:
+        mask = _label_mask(y, n, c)
+        correct = np.sum(x * mask, axis=1, keepdims=True)
+        return np.sum(np.maximum(x - correct + 1, 0) * ~mask) / n
     correct = np.reshape(x[onp.arange(n), y], (n, 1))
     others = onp.ones((n, c), dtype=x.dtype)
     others[onp.arange(n), y] = 0
@@ -313,7 +324,10 @@ def softmax_loss(x: Any, y: Any):
     _check_ndim("softmax_loss", "x", x, 2, "scores (N, C)")
     n = x.shape[0]
     y = _labels("softmax_loss", y, n)
-    return -np.sum(_log_softmax(x, axis=1)[onp.arange(n), y]) / n
+    logp = _log_softmax(x, axis=1)
+    if type(y) is Array:  # each row's sum has one nonzero term: exactly logp[arange(n), y]
+        return -np.sum(np.sum(logp * _label_mask(y, n, x.shape[1]), axis=1)) / n
+    return -np.sum(logp[onp.arange(n), y]) / n
 
 
 def l2_loss(x: Any, y: Any):

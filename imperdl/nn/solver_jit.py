@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy
 
-from imperdl.core import Array
+import imperdl.numpy as np
 
 from .io import DataBatch
 
@@ -62,7 +62,9 @@ class JitStep:
         for k, config in after.items():
             for key, value in config.items():
                 if _is_number(value) and before[k][key] != value:
-                    config[key] = Array(numpy.asarray(value))
+                    # "+ 0": a computed 0-d value, exactly like the one the rule's arithmetic will return (NumPy
+                    # makes those scalars), so the second jitted step has the first one's signature
+                    config[key] = np.asarray(value) + 0
         self.ready = True
 
     # ------------------------------------------------------------------ the traced function
