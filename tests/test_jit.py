@@ -273,3 +273,35 @@ def test_prefer_mxnet_plan_equals_eager():
             for k in params:
                 _eq(g[k], g0[k])
     assert "SEC" in jg.plan_source()[0]
+
+
+def test_raw_numpy_random_refused():
+    with pytest.raises(JitError, match=r"NumPy's own numpy.random"):
+        jit(lambda x: x + onp.random.normal(size=3))(_data(3))
+
+
+def test_external_shape_change_retraces():
+    w = _data(3)
+    f = jit(lambda x: x * w)
+    x = _data(3, seed=4)
+    _eq(f(x), x * w)
+    w.shape = (3, 1)  # the parameter itself changed shape: the plan no longer fits
+    _eq(f(x), x * w)
+    assert f.traces == 2
+
+
+def test_checkpoint_and_customop_inside_jit():
+    from imperdl.core import checkpoint, defvjp, primitive
+
+    @primitive
+    def cube(x):
+        return x ** 3
+
+    defvjp(cube, lambda ans, x: lambda g: g * 3 * x ** 2)
+
+    def f(x):
+        return np.sum(checkpoint(lambda y: np.sin(y) * 2)(x) + cube(x))
+    x = _data(4)
+    jg = jit(grad(f))
+    for _ in range(2):
+        _eq(jg(x), grad(f)(x))

@@ -10,13 +10,15 @@ outside dispatch, a result stored where jit cannot see it) raises ``JitError`` n
 from __future__ import annotations
 
 import gc
+import linecache
+import sys
 import weakref
 
 import numpy
 
 from ..array import Array
 from ..backends import mxnet_inputs as _mx_inputs
-from .errors import JitError, user_line
+from .errors import _ENGINE, JitError, user_line
 
 _ndarray = numpy.ndarray
 
@@ -103,6 +105,8 @@ class Tracer:
             self.slots[s].owner = k
             self.in_slots.append(s)
         self.np_inputs = [(x, x.copy()) for x in leaves if type(x) is _ndarray]
+        self.rng_state = _rng_state()  # (NumPy's own global generator: see check_leaks)
+        self.draws = False  # a step drew from imperdl.numpy.random
 
     # ------------------------------------------------------------------ slots
     def _new(self, kind, b, dep, ctx=None) -> int:
@@ -217,10 +221,12 @@ class Tracer:
             return  # the call returned arrays already known (its input, or a call recorded twice)
         targs = tuple(self.template(a, what) for a in args)
         tkw = {k: self.template(v, what) for k, v in kwargs.items()} if kwargs else None
-        dep = self.depends(targs) or (tkw is not None and self.depends(tkw)) or name.startswith("random.")
+        rnd = name.startswith("random.")
+        self.draws = self.draws or rnd
+        dep = rnd or self.depends(targs) or (tkw is not None and self.depends(tkw))
         d = outs[0][1]._data
         b = 1 if d[0] is None and d[1] is not None else 0
-        step = Step("call", prim, b, targs, tkw, None)
+        step = Step("call", prim, b, targs, tkw, _caller())
         for p, o in new:
             s = self._new("step", b, dep, o._ctx)
             sl = self.slots[s]
@@ -241,7 +247,7 @@ class Tracer:
         s = self._new("step", 0, self.slots[old].dep or self.depends(tk) or self.depends(tv))
         sl = self.slots[s]
         sl.shape, sl.dtype = arr.shape, arr.dtype
-        step = Step("setitem", None, 0, (Ref(old), tk, tv), None, None)
+        step = Step("setitem", None, 0, (Ref(old), tk, tv), None, _caller())
         step.outs.append(((), s, False))
         self.steps.append(step)
         self.results.append((weakref.ref(arr), s, len(self.steps) - 1))
@@ -322,26 +328,60 @@ class Tracer:
         kept.update(s for _, s in self.writes.values())
         reach = set()
         _view_roots(out, reach)
-        gc.collect()
-        for ref, _, i in self.results:
-            a = ref()
-            if a is None or id(a) in reach or id(a) in self.in_ids or id(a) in self.ext_ids:
-                continue
-            cur = self.slot_of(a)
-            if cur is None or cur in kept or self.slots[cur].kind != "step":
-                continue
+
+        def stored():
+            for ref, _, i in self.results:
+                a = ref()
+                if a is None or id(a) in reach or id(a) in self.in_ids or id(a) in self.ext_ids:
+                    continue
+                cur = self.slot_of(a)
+                if cur is not None and cur not in kept and self.slots[cur].kind == "step":
+                    return a, i
+            return None
+
+        found = stored()
+        if found is not None:
+            gc.collect()  # (only then: a reference cycle may be all that keeps it)
+            found = stored()
+        if found is not None:
+            a, i = found
             step = self.steps[i]
             what = "an indexed assignment" if step.kind == "setitem" else f"imperdl.numpy.{step.prim.name}"
             raise JitError(
-                f"jit({self.name}): the result of {what} (shape {a.shape}, dtype {a.dtype}) is still referenced "
+                f"jit({self.name}): the result of {what} (shape {a.shape}, dtype {a.dtype}, computed at "
+                f"{_line(step.where)}) is still referenced "
                 f"after {self.name} returned, but it is neither returned nor written into an input or a parameter: "
                 "it was stored somewhere jit cannot replay (a dict, an attribute, a list). Return it, or update an "
                 "existing array in place (a[...] = value)"
             )
+        if not self.draws and _rng_state() != self.rng_state:
+            raise JitError(f"jit({self.name}): {self.name} drew numbers from NumPy's own numpy.random (on raw "
+                           "NumPy arrays, outside imperdl): the plan would replay the same numbers at every call; "
+                           "draw them with imperdl.numpy.random, or outside and pass them in")
         for x, before in self.np_inputs:
             if not numpy.array_equal(x, before, equal_nan=x.dtype.kind in "fc"):
                 raise JitError(f"jit({self.name}): {self.name} wrote into its numpy.ndarray argument (shape "
                                f"{x.shape}) with NumPy itself, which jit cannot replay; pass an imperdl Array")
+
+
+def _rng_state() -> tuple:
+    st = numpy.random.get_state()
+    return st[1].tobytes(), st[2]
+
+
+def _caller():
+    """(file, line) of the user's frame that made a call (formatted only for an error message)."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(_ENGINE):
+        frame = frame.f_back
+    return None if frame is None else (frame.f_code.co_filename, frame.f_lineno)
+
+
+def _line(where) -> str:
+    if where is None:
+        return "?"
+    text = linecache.getline(where[0], where[1]).strip()
+    return f"{where[0]}:{where[1]}" + (f" ({text})" if text else "")
 
 
 def _slots_in(tpl, out: set) -> None:
