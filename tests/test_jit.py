@@ -305,3 +305,63 @@ def test_checkpoint_and_customop_inside_jit():
     jg = jit(grad(f))
     for _ in range(2):
         _eq(jg(x), grad(f)(x))
+
+
+def test_method_and_threads():
+    import threading
+
+    class Model:
+        def __init__(self):
+            self.w = _data(3, 3)
+
+        @jit
+        def __call__(self, x):
+            return np.tanh(np.dot(x, self.w))
+
+    m = Model()
+    x = _data(5, 3, seed=7)
+    want = np.tanh(np.dot(x, m.w))
+    _eq(m(x), want)
+    got, errors = [], []
+
+    def run():
+        try:
+            for _ in range(20):
+                got.append(m(x))
+        except Exception as exc:  # (reported below: a thread's exception would otherwise be lost)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors and len(got) == 60
+    for g in got:
+        _eq(g, want)
+    assert Model.__call__.traces == 1
+
+
+@pytest.mark.parametrize("policy", [pytest.param("prefer_mxnet", marks=pytest.mark.mxnet), "only_numpy"])
+def test_cnn_gradient_equals_eager(policy):
+    from imperdl.core import conv2d, max_pool2d, relu
+
+    rng = onp.random.default_rng(0)
+    x = np.array(rng.normal(size=(2, 3, 8, 8)).astype(onp.float32))
+    w = np.array(rng.normal(size=(4, 3, 3, 3)).astype(onp.float32))
+    b = np.array(rng.normal(size=(4,)).astype(onp.float32))
+
+    def loss(w, b, x):
+        y = max_pool2d(relu(conv2d(x, w, b)), 2)
+        return np.sum(y * y)
+
+    pol = imperdl.PreferMXNetPolicy if policy == "prefer_mxnet" else imperdl.OnlyNumPyPolicy
+    with pol():
+        g = grad(loss, (0, 1))
+        jg = jit(g)
+        want = g(w, b, x)
+        for _ in range(2):
+            for got, ref in zip(jg(w, b, x), want):
+                _eq(got, ref)
+        if policy == "prefer_mxnet":
+            assert "MASK" in jg.plan_source()[0]  # MXNet's own backward, recorded by the replayed forward

@@ -116,6 +116,10 @@ class Jitted:
             self.traces += 1
         return out
 
+    def __get__(self, obj, objtype=None):
+        """``@jit`` on a method: bound to its instance (part of the cache key, by identity)."""
+        return self if obj is None else functools.partial(self, obj)
+
     def plan_source(self) -> list[str]:
         """The generated source of each plan (for inspection and tests)."""
         return [p.source for p in self._plans.values()]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy
 
+from .. import mxnet_autograd as _MA
 from ..array import Array
 from ..backends import mxnet_backend as _mxb
 from ..dispatch import _np_arg
@@ -86,7 +87,7 @@ class _Code:
         self.glob = {"RETRACE": RETRACE, "NP": _np_arg, "MXR": _mx_read, "TO0": _to_host, "TO1": _to_mx,
                      "SETI": _setitem_copy, "MXRW": _mx_rewriting, "WH": _wrap_host, "WHS": _wrap_host_scalar,
                      "WM": _wrap_mx, "WB": _write_back, "SEC": _mxb.section, "ASA": numpy.asarray,
-                     "MXC": _to_mx}
+                     "MXC": _to_mx, "MASK": _MA.with_mask}
         self.lines: list = []  # (in a section, text, names used, names defined)
         self.n = 0
 
@@ -150,14 +151,17 @@ def build(tr: Tracer, out_tpl, name: str):
         if st.kind == "setitem":
             call = f"SETI({expr(st.args[0], 0, uses)}, {expr(st.args[1], 0, uses)}, {expr(st.args[2], 0, uses)})"
         else:
-            fn = c.const(st.prim.impls[b])
+            impls = getattr(st.prim, "impls", None)
+            fn = c.const(st.prim if impls is None else impls[b])  # (a plain function: a recorded computation)
             a = "".join(expr(x, b, uses) + ", " for x in st.args)
             kw = "".join(f"{k}={expr(v, b, uses)}, " for k, v in st.kwargs.items()) if st.kwargs else ""
-            if b == 1 and st.prim.mx_rewrites is not None:
+            if b == 1 and impls is not None and st.prim.mx_rewrites is not None:
                 kwd = "{" + ", ".join(f"{k!r}: {expr(v, b, uses)}" for k, v in (st.kwargs or {}).items()) + "}"
-                call = f"MXRW({fn}, {c.const(st.prim.mx_rewrites)}, ({a}), {kwd})"
-            else:
-                call = f"{fn}({a}{kw})"
+                a, kw = f"{fn}, {c.const(st.prim.mx_rewrites)}, ({a}), {kwd}, ", ""
+                fn = "MXRW"
+            if st.mask is not None:
+                a, fn = f"{fn}, {c.const(st.mask)}, {a}", "MASK"
+            call = f"{fn}({a}{kw})"
         defs = {f"t{s}" for _, s, _ in st.outs}
         if len(st.outs) == 1 and not st.outs[0][0]:
             _, s, asa = st.outs[0]

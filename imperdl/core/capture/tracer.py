@@ -16,6 +16,7 @@ import weakref
 
 import numpy
 
+from .. import mxnet_autograd as _MA
 from ..array import Array
 from ..backends import mxnet_inputs as _mx_inputs
 from .errors import _ENGINE, JitError, user_line
@@ -45,7 +46,7 @@ class Slot:
 
 
 class Step:
-    __slots__ = ("kind", "prim", "b", "args", "kwargs", "outs", "where")
+    __slots__ = ("kind", "prim", "b", "args", "kwargs", "outs", "where", "mask")
 
     def __init__(self, kind, prim, b, args, kwargs, where):
         self.kind = kind  # "call" or "setitem"
@@ -55,6 +56,7 @@ class Step:
         self.kwargs = kwargs
         self.outs: list = []  # (path into the result, slot, wrap a NumPy scalar as a 0-d array)
         self.where = where
+        self.mask = None  # a RecordedOp's traced arguments: its MXNet forward records MXNet's backward
 
 
 def leaves_with_path(x, path: tuple, out: list) -> list:
@@ -107,6 +109,7 @@ class Tracer:
         self.np_inputs = [(x, x.copy()) for x in leaves if type(x) is _ndarray]
         self.rng_state = _rng_state()  # (NumPy's own global generator: see check_leaks)
         self.draws = False  # a step drew from imperdl.numpy.random
+        self.graphs: list = []  # MXNet records whose backward was replayed (their cached gradients go at the end)
 
     # ------------------------------------------------------------------ slots
     def _new(self, kind, b, dep, ctx=None) -> int:
@@ -227,6 +230,8 @@ class Tracer:
         d = outs[0][1]._data
         b = 1 if d[0] is None and d[1] is not None else 0
         step = Step("call", prim, b, targs, tkw, _caller())
+        if b == 1 and type(prim) is _MA.RecordedOp:
+            step.mask = _MA._call.mask  # (still set: dispatch records before the op's call returns)
         for p, o in new:
             s = self._new("step", b, dep, o._ctx)
             sl = self.slots[s]
@@ -234,6 +239,23 @@ class Tracer:
             self._register(o, s)
             step.outs.append((p, s, b == 0 and bool(sl.scalar)))
             self.results.append((weakref.ref(o), s, len(self.steps)))
+        self.steps.append(step)
+
+    def record_call(self, fn, args: tuple, res: Array) -> None:
+        """A computation outside dispatch that a step can replay: ``fn(*raw args)`` gives ``res``'s MXNet value."""
+        if self.pending is not None:
+            self._flush()
+        targs = tuple(self.template(a, "MXNet's recorded backward") for a in args)
+        first = args[0][0] if type(args[0]) in (tuple, list) else args[0]
+        self.graphs.append(first._data[1]._imperdl_graph)
+        step = Step("call", None, 1, targs, None, _caller())
+        step.prim = fn
+        s = self._new("step", 1, self.depends(targs), res._ctx)
+        sl = self.slots[s]
+        sl.shape, sl.dtype, sl.scalar = res._shape, res._dtype, getattr(res, "_scalar", None)
+        self._register(res, s)
+        step.outs.append(((), s, False))
+        self.results.append((weakref.ref(res), s, len(self.steps)))
         self.steps.append(step)
 
     def on_setitem(self, arr: Array, key, value) -> None:
@@ -323,6 +345,8 @@ class Tracer:
         external, was stored where jit cannot see it (a dict, an attribute): replaying would skip that store."""
         if self.pending is not None:
             self._flush()
+        for graph in self.graphs:
+            graph.g = graph.grads = None  # (a cache: the forward's output, which the trace holds, would keep them)
         kept = set()
         _slots_in(out_tpl, kept)
         kept.update(s for _, s in self.writes.values())
