@@ -146,6 +146,20 @@ def test_numpy_and_imperdl_inputs_mixed():
     b2 = b * 2
     _eq(jf(a, b2), f(a, b2))
     assert jf.traces == 1
+    jm = jit(lambda a, b: a * b.sum())  # NumPy's method on a numpy input: seen (f gets an Array)
+    _eq(jm(a, b), a * b.sum())
+    _eq(jm(a, b2), a * b2.sum())
+
+    def raw(a, b):
+        return a * onp.asarray(b)[0, 0]  # NumPy's own code on the value: cannot be replayed
+    with pytest.raises(JitError, match=r"numpy.asarray\(\).*test_jit.py:\d+"):
+        jit(raw)(a, b)
+
+    def write(a, b):
+        b[0, 0] = 1.0
+        return a
+    with pytest.raises(JitError, match=r"writes its numpy.ndarray argument in place.*test_jit.py:\d+"):
+        jit(write)(a, b.copy())
 
 
 def test_retrace_on_new_shape_dtype_and_static_value():

@@ -136,7 +136,7 @@ def build(tr: Tracer, out_tpl, name: str):
     for k, s in enumerate(tr.in_slots):
         if slots[s].kind != "in":
             continue
-        rd = "MXR" if slots[s].b else "NP"
+        rd = "" if k in tr.np_in else "MXR" if slots[s].b else "NP"
         c.lines.append((False, f"t{s} = {rd}(L[{k}])", set(), {f"t{s}"}))
     for a, s in tr.exts:
         e = c.const(a)
@@ -181,7 +181,7 @@ def build(tr: Tracer, out_tpl, name: str):
         c.lines.append((False, f"WB({tgt}, t{s}, {sl.b}, {c.const(sl.ctx)}, {c.const(sl.shape)})", {f"t{s}"}, set()))
     seen: dict = {}
     written = {s for _, s in tr.writes.values()}
-    ret = _out_expr(out_tpl, c, slots, seen, written, keep)
+    ret = _out_expr(out_tpl, c, slots, seen, written, keep, tr.np_in)
     c.lines.append((False, f"return {ret}", keep, set()))
     src = _assemble(c.lines, name)
     code = compile(src, f"<jit plan of {name}>", "exec")
@@ -192,10 +192,10 @@ def build(tr: Tracer, out_tpl, name: str):
     return plan
 
 
-def _out_expr(tpl, c: _Code, slots, seen: dict, written: set, uses: set) -> str:
+def _out_expr(tpl, c: _Code, slots, seen: dict, written: set, uses: set, np_in: set) -> str:
     kind, v = tpl
     if kind == "in":
-        return f"L[{v}]"
+        return f"WH(L[{v}], True)" if v in np_in else f"L[{v}]"  # (f returned the Array it saw)
     if kind == "ext":
         return c.const(v)
     if kind == "const":
@@ -212,9 +212,9 @@ def _out_expr(tpl, c: _Code, slots, seen: dict, written: set, uses: set) -> str:
         seen[s] = True
         return f"WH(t{s}, {cow})"
     if kind is dict:
-        return "{" + ", ".join(f"{c.const(k)}: {_out_expr(e, c, slots, seen, written, uses)}"
+        return "{" + ", ".join(f"{c.const(k)}: {_out_expr(e, c, slots, seen, written, uses, np_in)}"
                                for k, e in v.items()) + "}"
-    items = "".join(_out_expr(e, c, slots, seen, written, uses) + ", " for e in v)
+    items = "".join(_out_expr(e, c, slots, seen, written, uses, np_in) + ", " for e in v)
     if kind is tuple:
         return f"({items})"
     if kind is list:

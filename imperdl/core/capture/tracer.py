@@ -1,6 +1,7 @@
 """The tracer: ``f`` run once eagerly with this recorder on the tape stack, every dispatched call kept as a step.
 
-Values are *slots*: the inputs (the Array / numpy.ndarray leaves of the arguments), the externals (Arrays that
+Values are *slots*: the inputs (the Array / numpy.ndarray leaves of the arguments; ``f`` sees a numpy.ndarray as an
+Array over the same memory, so that NumPy's own code cannot compute on it unseen), the externals (Arrays that
 existed before the trace and that ``f`` reads: parameters it closes over, read afresh at every call) and each
 step's results. An Array met is mapped to its slot by its raw buffers (``_data``): tape snapshots, detached copies
 and views re-read through dispatch all share them, and the buffers are held until the trace ends so their ids stay
@@ -75,7 +76,7 @@ class Tracer:
 
     capturing = True
 
-    def __init__(self, name: str, leaves: list):
+    def __init__(self, name: str, leaves: list, seen: list):
         self.name = name
         self.slots: list[Slot] = []
         self.bufs: dict = {}  # id(raw buffer) -> slot
@@ -94,16 +95,14 @@ class Tracer:
             if type(o) is Array:
                 self.pre[id(o)] = o
         self.pre_bufs = {id(buf): o for o in self.pre.values() for buf in o._data if buf is not None}
-        for k, x in enumerate(leaves):
-            if type(x) is Array:
-                d = x._data
-                s = self._new("in", 1 if d[0] is None and d[1] is not None else 0, True, x._ctx)
-                self.in_ids.setdefault(id(x), k)
-                self._register(x, s)
-            else:
-                s = self._new("in", 0, True)
-                self.bufs[id(x)] = s
-                self.keep.append(x)
+        self.np_in = set()  # leaves that are numpy.ndarrays (f sees them as Arrays over the same memory)
+        for k, (x, a) in enumerate(zip(leaves, seen)):
+            d = a._data
+            s = self._new("in", 1 if d[0] is None and d[1] is not None else 0, True, a._ctx)
+            self.in_ids.setdefault(id(a), k)
+            self._register(a, s)
+            if type(x) is _ndarray:
+                self.np_in.add(k)
             self.slots[s].owner = k
             self.in_slots.append(s)
         self.np_inputs = [(x, x.copy()) for x in leaves if type(x) is _ndarray]
@@ -287,6 +286,9 @@ class Tracer:
         self._note_write(target, s)
 
     def _note_write(self, target: Array, s: int) -> None:
+        if self.in_ids.get(id(target), -1) in self.np_in:
+            raise JitError(f"jit({self.name}): {self.name} writes its numpy.ndarray argument in place (at "
+                           f"{user_line(3)}); pass an imperdl Array (np.array(x)) to have it updated")
         if id(target) in self.in_ids or id(target) in self.ext_ids:
             self.writes[id(target)] = (target, s)
 
