@@ -146,6 +146,20 @@ def test_numpy_and_imperdl_inputs_mixed():
     b2 = b * 2
     _eq(jf(a, b2), f(a, b2))
     assert jf.traces == 1
+    jm = jit(lambda a, b: a * b.sum())  # NumPy's method on a numpy input: seen (f gets an Array)
+    _eq(jm(a, b), a * b.sum())
+    _eq(jm(a, b2), a * b2.sum())
+
+    def raw(a, b):
+        return a * onp.asarray(b)[0, 0]  # NumPy's own code on the value: cannot be replayed
+    with pytest.raises(JitError, match=r"numpy.asarray\(\).*test_jit.py:\d+"):
+        jit(raw)(a, b)
+
+    def write(a, b):
+        b[0, 0] = 1.0
+        return a
+    with pytest.raises(JitError, match=r"writes its numpy.ndarray argument in place.*test_jit.py:\d+"):
+        jit(write)(a, b.copy())
 
 
 def test_retrace_on_new_shape_dtype_and_static_value():
@@ -273,3 +287,95 @@ def test_prefer_mxnet_plan_equals_eager():
             for k in params:
                 _eq(g[k], g0[k])
     assert "SEC" in jg.plan_source()[0]
+
+
+def test_raw_numpy_random_refused():
+    with pytest.raises(JitError, match=r"NumPy's own numpy.random"):
+        jit(lambda x: x + onp.random.normal(size=3))(_data(3))
+
+
+def test_external_shape_change_retraces():
+    w = _data(3)
+    f = jit(lambda x: x * w)
+    x = _data(3, seed=4)
+    _eq(f(x), x * w)
+    w.shape = (3, 1)  # the parameter itself changed shape: the plan no longer fits
+    _eq(f(x), x * w)
+    assert f.traces == 2
+
+
+def test_checkpoint_and_customop_inside_jit():
+    from imperdl.core import checkpoint, defvjp, primitive
+
+    @primitive
+    def cube(x):
+        return x ** 3
+
+    defvjp(cube, lambda ans, x: lambda g: g * 3 * x ** 2)
+
+    def f(x):
+        return np.sum(checkpoint(lambda y: np.sin(y) * 2)(x) + cube(x))
+    x = _data(4)
+    jg = jit(grad(f))
+    for _ in range(2):
+        _eq(jg(x), grad(f)(x))
+
+
+def test_method_and_threads():
+    import threading
+
+    class Model:
+        def __init__(self):
+            self.w = _data(3, 3)
+
+        @jit
+        def __call__(self, x):
+            return np.tanh(np.dot(x, self.w))
+
+    m = Model()
+    x = _data(5, 3, seed=7)
+    want = np.tanh(np.dot(x, m.w))
+    _eq(m(x), want)
+    got, errors = [], []
+
+    def run():
+        try:
+            for _ in range(20):
+                got.append(m(x))
+        except Exception as exc:  # (reported below: a thread's exception would otherwise be lost)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors and len(got) == 60
+    for g in got:
+        _eq(g, want)
+    assert Model.__call__.traces == 1
+
+
+@pytest.mark.parametrize("policy", [pytest.param("prefer_mxnet", marks=pytest.mark.mxnet), "only_numpy"])
+def test_cnn_gradient_equals_eager(policy):
+    from imperdl.core import conv2d, max_pool2d, relu
+
+    rng = onp.random.default_rng(0)
+    x = np.array(rng.normal(size=(2, 3, 8, 8)).astype(onp.float32))
+    w = np.array(rng.normal(size=(4, 3, 3, 3)).astype(onp.float32))
+    b = np.array(rng.normal(size=(4,)).astype(onp.float32))
+
+    def loss(w, b, x):
+        y = max_pool2d(relu(conv2d(x, w, b)), 2)
+        return np.sum(y * y)
+
+    pol = imperdl.PreferMXNetPolicy if policy == "prefer_mxnet" else imperdl.OnlyNumPyPolicy
+    with pol():
+        g = grad(loss, (0, 1))
+        jg = jit(g)
+        want = g(w, b, x)
+        for _ in range(2):
+            for got, ref in zip(jg(w, b, x), want):
+                _eq(got, ref)
+        if policy == "prefer_mxnet":
+            assert "MASK" in jg.plan_source()[0]  # MXNet's own backward, recorded by the replayed forward

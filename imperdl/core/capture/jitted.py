@@ -49,6 +49,26 @@ def _leaf_key(x, leaves: list, name: str):
     return (t, x)
 
 
+def _as_arrays(x, seen: list):
+    """The argument tree as ``f`` sees it while traced: numpy.ndarray leaves become Arrays over the same memory
+    (NumPy's own methods on them would compute unseen); ``seen`` gets the array leaves in ``_leaf_key``'s order."""
+    t = type(x)
+    if t is Array:
+        seen.append(x)
+        return x
+    if t is _ndarray:
+        a = Array(x)
+        seen.append(a)
+        return a
+    if t is list or t is tuple:
+        return t([_as_arrays(e, seen) for e in x])
+    if isinstance(x, tuple):
+        return t(*[_as_arrays(e, seen) for e in x])
+    if t is dict:
+        return {k: _as_arrays(v, seen) for k, v in x.items()}
+    return x
+
+
 def _static_key(x):
     try:
         hash(x)
@@ -101,8 +121,12 @@ class Jitted:
         return self._trace(key, leaves, pol, args, kwargs)
 
     def _trace(self, key, leaves, pol, args, kwargs):
+        seen: list = []
+        sa, sn = self.static_argnums, self.static_argnames
+        args = [a if i in sa else _as_arrays(a, seen) for i, a in enumerate(args)]
+        kwargs = {k: v if k in sn else _as_arrays(v, seen) for k, v in kwargs.items()}
         with self._lock:
-            tracer = Tracer(self.name, leaves)
+            tracer = Tracer(self.name, leaves, seen)
             _rec.stack.append(tracer)
             try:
                 out = self.fun(*args, **kwargs)
@@ -115,6 +139,10 @@ class Jitted:
             self._plans[key] = plan
             self.traces += 1
         return out
+
+    def __get__(self, obj, objtype=None):
+        """``@jit`` on a method: bound to its instance (part of the cache key, by identity)."""
+        return self if obj is None else functools.partial(self, obj)
 
     def plan_source(self) -> list[str]:
         """The generated source of each plan (for inspection and tests)."""

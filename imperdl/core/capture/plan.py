@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy
 
+from .. import mxnet_autograd as _MA
 from ..array import Array
 from ..backends import mxnet_backend as _mxb
 from ..dispatch import _np_arg
@@ -86,7 +87,7 @@ class _Code:
         self.glob = {"RETRACE": RETRACE, "NP": _np_arg, "MXR": _mx_read, "TO0": _to_host, "TO1": _to_mx,
                      "SETI": _setitem_copy, "MXRW": _mx_rewriting, "WH": _wrap_host, "WHS": _wrap_host_scalar,
                      "WM": _wrap_mx, "WB": _write_back, "SEC": _mxb.section, "ASA": numpy.asarray,
-                     "MXC": _to_mx}
+                     "MXC": _to_mx, "MASK": _MA.with_mask}
         self.lines: list = []  # (in a section, text, names used, names defined)
         self.n = 0
 
@@ -135,7 +136,7 @@ def build(tr: Tracer, out_tpl, name: str):
     for k, s in enumerate(tr.in_slots):
         if slots[s].kind != "in":
             continue
-        rd = "MXR" if slots[s].b else "NP"
+        rd = "" if k in tr.np_in else "MXR" if slots[s].b else "NP"
         c.lines.append((False, f"t{s} = {rd}(L[{k}])", set(), {f"t{s}"}))
     for a, s in tr.exts:
         e = c.const(a)
@@ -150,14 +151,17 @@ def build(tr: Tracer, out_tpl, name: str):
         if st.kind == "setitem":
             call = f"SETI({expr(st.args[0], 0, uses)}, {expr(st.args[1], 0, uses)}, {expr(st.args[2], 0, uses)})"
         else:
-            fn = c.const(st.prim.impls[b])
+            impls = getattr(st.prim, "impls", None)
+            fn = c.const(st.prim if impls is None else impls[b])  # (a plain function: a recorded computation)
             a = "".join(expr(x, b, uses) + ", " for x in st.args)
             kw = "".join(f"{k}={expr(v, b, uses)}, " for k, v in st.kwargs.items()) if st.kwargs else ""
-            if b == 1 and st.prim.mx_rewrites is not None:
+            if b == 1 and impls is not None and st.prim.mx_rewrites is not None:
                 kwd = "{" + ", ".join(f"{k!r}: {expr(v, b, uses)}" for k, v in (st.kwargs or {}).items()) + "}"
-                call = f"MXRW({fn}, {c.const(st.prim.mx_rewrites)}, ({a}), {kwd})"
-            else:
-                call = f"{fn}({a}{kw})"
+                a, kw = f"{fn}, {c.const(st.prim.mx_rewrites)}, ({a}), {kwd}, ", ""
+                fn = "MXRW"
+            if st.mask is not None:
+                a, fn = f"{fn}, {c.const(st.mask)}, {a}", "MASK"
+            call = f"{fn}({a}{kw})"
         defs = {f"t{s}" for _, s, _ in st.outs}
         if len(st.outs) == 1 and not st.outs[0][0]:
             _, s, asa = st.outs[0]
@@ -177,7 +181,7 @@ def build(tr: Tracer, out_tpl, name: str):
         c.lines.append((False, f"WB({tgt}, t{s}, {sl.b}, {c.const(sl.ctx)}, {c.const(sl.shape)})", {f"t{s}"}, set()))
     seen: dict = {}
     written = {s for _, s in tr.writes.values()}
-    ret = _out_expr(out_tpl, c, slots, seen, written, keep)
+    ret = _out_expr(out_tpl, c, slots, seen, written, keep, tr.np_in)
     c.lines.append((False, f"return {ret}", keep, set()))
     src = _assemble(c.lines, name)
     code = compile(src, f"<jit plan of {name}>", "exec")
@@ -188,10 +192,10 @@ def build(tr: Tracer, out_tpl, name: str):
     return plan
 
 
-def _out_expr(tpl, c: _Code, slots, seen: dict, written: set, uses: set) -> str:
+def _out_expr(tpl, c: _Code, slots, seen: dict, written: set, uses: set, np_in: set) -> str:
     kind, v = tpl
     if kind == "in":
-        return f"L[{v}]"
+        return f"WH(L[{v}], True)" if v in np_in else f"L[{v}]"  # (f returned the Array it saw)
     if kind == "ext":
         return c.const(v)
     if kind == "const":
@@ -208,9 +212,9 @@ def _out_expr(tpl, c: _Code, slots, seen: dict, written: set, uses: set) -> str:
         seen[s] = True
         return f"WH(t{s}, {cow})"
     if kind is dict:
-        return "{" + ", ".join(f"{c.const(k)}: {_out_expr(e, c, slots, seen, written, uses)}"
+        return "{" + ", ".join(f"{c.const(k)}: {_out_expr(e, c, slots, seen, written, uses, np_in)}"
                                for k, e in v.items()) + "}"
-    items = "".join(_out_expr(e, c, slots, seen, written, uses) + ", " for e in v)
+    items = "".join(_out_expr(e, c, slots, seen, written, uses, np_in) + ", " for e in v)
     if kind is tuple:
         return f"({items})"
     if kind is list:

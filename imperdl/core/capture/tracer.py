@@ -1,6 +1,7 @@
 """The tracer: ``f`` run once eagerly with this recorder on the tape stack, every dispatched call kept as a step.
 
-Values are *slots*: the inputs (the Array / numpy.ndarray leaves of the arguments), the externals (Arrays that
+Values are *slots*: the inputs (the Array / numpy.ndarray leaves of the arguments; ``f`` sees a numpy.ndarray as an
+Array over the same memory, so that NumPy's own code cannot compute on it unseen), the externals (Arrays that
 existed before the trace and that ``f`` reads: parameters it closes over, read afresh at every call) and each
 step's results. An Array met is mapped to its slot by its raw buffers (``_data``): tape snapshots, detached copies
 and views re-read through dispatch all share them, and the buffers are held until the trace ends so their ids stay
@@ -10,13 +11,16 @@ outside dispatch, a result stored where jit cannot see it) raises ``JitError`` n
 from __future__ import annotations
 
 import gc
+import linecache
+import sys
 import weakref
 
 import numpy
 
+from .. import mxnet_autograd as _MA
 from ..array import Array
 from ..backends import mxnet_inputs as _mx_inputs
-from .errors import JitError, user_line
+from .errors import _ENGINE, JitError, user_line
 
 _ndarray = numpy.ndarray
 
@@ -43,7 +47,7 @@ class Slot:
 
 
 class Step:
-    __slots__ = ("kind", "prim", "b", "args", "kwargs", "outs", "where")
+    __slots__ = ("kind", "prim", "b", "args", "kwargs", "outs", "where", "mask")
 
     def __init__(self, kind, prim, b, args, kwargs, where):
         self.kind = kind  # "call" or "setitem"
@@ -53,6 +57,7 @@ class Step:
         self.kwargs = kwargs
         self.outs: list = []  # (path into the result, slot, wrap a NumPy scalar as a 0-d array)
         self.where = where
+        self.mask = None  # a RecordedOp's traced arguments: its MXNet forward records MXNet's backward
 
 
 def leaves_with_path(x, path: tuple, out: list) -> list:
@@ -71,7 +76,7 @@ class Tracer:
 
     capturing = True
 
-    def __init__(self, name: str, leaves: list):
+    def __init__(self, name: str, leaves: list, seen: list):
         self.name = name
         self.slots: list[Slot] = []
         self.bufs: dict = {}  # id(raw buffer) -> slot
@@ -90,19 +95,20 @@ class Tracer:
             if type(o) is Array:
                 self.pre[id(o)] = o
         self.pre_bufs = {id(buf): o for o in self.pre.values() for buf in o._data if buf is not None}
-        for k, x in enumerate(leaves):
-            if type(x) is Array:
-                d = x._data
-                s = self._new("in", 1 if d[0] is None and d[1] is not None else 0, True, x._ctx)
-                self.in_ids.setdefault(id(x), k)
-                self._register(x, s)
-            else:
-                s = self._new("in", 0, True)
-                self.bufs[id(x)] = s
-                self.keep.append(x)
+        self.np_in = set()  # leaves that are numpy.ndarrays (f sees them as Arrays over the same memory)
+        for k, (x, a) in enumerate(zip(leaves, seen)):
+            d = a._data
+            s = self._new("in", 1 if d[0] is None and d[1] is not None else 0, True, a._ctx)
+            self.in_ids.setdefault(id(a), k)
+            self._register(a, s)
+            if type(x) is _ndarray:
+                self.np_in.add(k)
             self.slots[s].owner = k
             self.in_slots.append(s)
         self.np_inputs = [(x, x.copy()) for x in leaves if type(x) is _ndarray]
+        self.rng_state = _rng_state()  # (NumPy's own global generator: see check_leaks)
+        self.draws = False  # a step drew from imperdl.numpy.random
+        self.graphs: list = []  # MXNet records whose backward was replayed (their cached gradients go at the end)
 
     # ------------------------------------------------------------------ slots
     def _new(self, kind, b, dep, ctx=None) -> int:
@@ -217,10 +223,14 @@ class Tracer:
             return  # the call returned arrays already known (its input, or a call recorded twice)
         targs = tuple(self.template(a, what) for a in args)
         tkw = {k: self.template(v, what) for k, v in kwargs.items()} if kwargs else None
-        dep = self.depends(targs) or (tkw is not None and self.depends(tkw)) or name.startswith("random.")
+        rnd = name.startswith("random.")
+        self.draws = self.draws or rnd
+        dep = rnd or self.depends(targs) or (tkw is not None and self.depends(tkw))
         d = outs[0][1]._data
         b = 1 if d[0] is None and d[1] is not None else 0
-        step = Step("call", prim, b, targs, tkw, None)
+        step = Step("call", prim, b, targs, tkw, _caller())
+        if b == 1 and type(prim) is _MA.RecordedOp:
+            step.mask = _MA._call.mask  # (still set: dispatch records before the op's call returns)
         for p, o in new:
             s = self._new("step", b, dep, o._ctx)
             sl = self.slots[s]
@@ -228,6 +238,23 @@ class Tracer:
             self._register(o, s)
             step.outs.append((p, s, b == 0 and bool(sl.scalar)))
             self.results.append((weakref.ref(o), s, len(self.steps)))
+        self.steps.append(step)
+
+    def record_call(self, fn, args: tuple, res: Array) -> None:
+        """A computation outside dispatch that a step can replay: ``fn(*raw args)`` gives ``res``'s MXNet value."""
+        if self.pending is not None:
+            self._flush()
+        targs = tuple(self.template(a, "MXNet's recorded backward") for a in args)
+        first = args[0][0] if type(args[0]) in (tuple, list) else args[0]
+        self.graphs.append(first._data[1]._imperdl_graph)
+        step = Step("call", None, 1, targs, None, _caller())
+        step.prim = fn
+        s = self._new("step", 1, self.depends(targs), res._ctx)
+        sl = self.slots[s]
+        sl.shape, sl.dtype, sl.scalar = res._shape, res._dtype, getattr(res, "_scalar", None)
+        self._register(res, s)
+        step.outs.append(((), s, False))
+        self.results.append((weakref.ref(res), s, len(self.steps)))
         self.steps.append(step)
 
     def on_setitem(self, arr: Array, key, value) -> None:
@@ -241,7 +268,7 @@ class Tracer:
         s = self._new("step", 0, self.slots[old].dep or self.depends(tk) or self.depends(tv))
         sl = self.slots[s]
         sl.shape, sl.dtype = arr.shape, arr.dtype
-        step = Step("setitem", None, 0, (Ref(old), tk, tv), None, None)
+        step = Step("setitem", None, 0, (Ref(old), tk, tv), None, _caller())
         step.outs.append(((), s, False))
         self.steps.append(step)
         self.results.append((weakref.ref(arr), s, len(self.steps) - 1))
@@ -259,6 +286,9 @@ class Tracer:
         self._note_write(target, s)
 
     def _note_write(self, target: Array, s: int) -> None:
+        if self.in_ids.get(id(target), -1) in self.np_in:
+            raise JitError(f"jit({self.name}): {self.name} writes its numpy.ndarray argument in place (at "
+                           f"{user_line(3)}); pass an imperdl Array (np.array(x)) to have it updated")
         if id(target) in self.in_ids or id(target) in self.ext_ids:
             self.writes[id(target)] = (target, s)
 
@@ -317,31 +347,67 @@ class Tracer:
         external, was stored where jit cannot see it (a dict, an attribute): replaying would skip that store."""
         if self.pending is not None:
             self._flush()
+        for graph in self.graphs:
+            graph.g = graph.grads = None  # (a cache: the forward's output, which the trace holds, would keep them)
         kept = set()
         _slots_in(out_tpl, kept)
         kept.update(s for _, s in self.writes.values())
         reach = set()
         _view_roots(out, reach)
-        gc.collect()
-        for ref, _, i in self.results:
-            a = ref()
-            if a is None or id(a) in reach or id(a) in self.in_ids or id(a) in self.ext_ids:
-                continue
-            cur = self.slot_of(a)
-            if cur is None or cur in kept or self.slots[cur].kind != "step":
-                continue
+
+        def stored():
+            for ref, _, i in self.results:
+                a = ref()
+                if a is None or id(a) in reach or id(a) in self.in_ids or id(a) in self.ext_ids:
+                    continue
+                cur = self.slot_of(a)
+                if cur is not None and cur not in kept and self.slots[cur].kind == "step":
+                    return a, i
+            return None
+
+        found = stored()
+        if found is not None:
+            gc.collect()  # (only then: a reference cycle may be all that keeps it)
+            found = stored()
+        if found is not None:
+            a, i = found
             step = self.steps[i]
             what = "an indexed assignment" if step.kind == "setitem" else f"imperdl.numpy.{step.prim.name}"
             raise JitError(
-                f"jit({self.name}): the result of {what} (shape {a.shape}, dtype {a.dtype}) is still referenced "
+                f"jit({self.name}): the result of {what} (shape {a.shape}, dtype {a.dtype}, computed at "
+                f"{_line(step.where)}) is still referenced "
                 f"after {self.name} returned, but it is neither returned nor written into an input or a parameter: "
                 "it was stored somewhere jit cannot replay (a dict, an attribute, a list). Return it, or update an "
                 "existing array in place (a[...] = value)"
             )
+        if not self.draws and _rng_state() != self.rng_state:
+            raise JitError(f"jit({self.name}): {self.name} drew numbers from NumPy's own numpy.random (on raw "
+                           "NumPy arrays, outside imperdl): the plan would replay the same numbers at every call; "
+                           "draw them with imperdl.numpy.random, or outside and pass them in")
         for x, before in self.np_inputs:
             if not numpy.array_equal(x, before, equal_nan=x.dtype.kind in "fc"):
                 raise JitError(f"jit({self.name}): {self.name} wrote into its numpy.ndarray argument (shape "
                                f"{x.shape}) with NumPy itself, which jit cannot replay; pass an imperdl Array")
+
+
+def _rng_state() -> tuple:
+    st = numpy.random.get_state()
+    return st[1].tobytes(), st[2]
+
+
+def _caller():
+    """(file, line) of the user's frame that made a call (formatted only for an error message)."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(_ENGINE):
+        frame = frame.f_back
+    return None if frame is None else (frame.f_code.co_filename, frame.f_lineno)
+
+
+def _line(where) -> str:
+    if where is None:
+        return "?"
+    text = linecache.getline(where[0], where[1]).strip()
+    return f"{where[0]}:{where[1]}" + (f" ({text})" if text else "")
 
 
 def _slots_in(tpl, out: set) -> None:
