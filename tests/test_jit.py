@@ -379,3 +379,32 @@ def test_cnn_gradient_equals_eager(policy):
                 _eq(got, ref)
         if policy == "prefer_mxnet":
             assert "MASK" in jg.plan_source()[0]  # MXNet's own backward, recorded by the replayed forward
+
+
+def test_losses_with_label_arrays_replay_new_labels():
+    from imperdl.nn import layers
+
+    x = _data(6, 4, dtype=onp.float64)
+
+    def loss(x, y):
+        return layers.softmax_loss(x, y) + layers.svm_loss(x * 2, y)
+    jg = jit(value_and_grad(loss))
+    for seed in range(3):
+        y = np.array(onp.random.default_rng(seed).integers(0, 4, 6))
+        v, g = jg(x, y)
+        v0, g0 = value_and_grad(loss)(x, y)
+        _eq(v, v0)
+        _eq(g, g0)
+    assert jg.traces == 1
+
+
+def test_constant_written_in_place_keeps_its_value_from_before():
+    def f(x, i):
+        c = onp.ones(4)
+        a = np.asarray(c)  # an Array over c's memory: the write below changes c
+        a[i] = 0.0
+        return x * a
+    jf = jit(f)
+    x = _data(4, dtype=onp.float64)
+    for i in (np.array([1]), np.array([2]), np.array([3])):
+        _eq(jf(x, i), f(x, i))

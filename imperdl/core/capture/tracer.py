@@ -108,6 +108,7 @@ class Tracer:
         self.np_inputs = [(x, x.copy()) for x in leaves if type(x) is _ndarray]
         self.rng_state = _rng_state()  # (NumPy's own global generator: see check_leaks)
         self.draws = False  # a step drew from imperdl.numpy.random
+        self.consts: dict = {}  # id -> NumPy constants the steps read (see _freeze)
         self.graphs: list = []  # MXNet records whose backward was replayed (their cached gradients go at the end)
 
     # ------------------------------------------------------------------ slots
@@ -168,7 +169,10 @@ class Tracer:
             return Ref(self.meet(x, what))
         if t is _ndarray:
             s = self.bufs.get(id(x))
-            return Ref(s) if s is not None else x  # a NumPy constant, read by reference at each call
+            if s is not None:
+                return Ref(s)
+            self.consts[id(x)] = x
+            return x  # a NumPy constant, read by reference at each call
         if t is list or t is tuple:
             items = [self.template(e, what) for e in x]
             return items if t is list else tuple(items)
@@ -262,6 +266,9 @@ class Tracer:
             self._flush()
         if arr._view is not None:
             self._view_write(arr)
+        h = arr._data[0]
+        if h is not None and id(h) in self.consts and not arr._cow:
+            self._freeze(h)
         old = self.meet(arr, "an indexed assignment")
         tk = self.template(key, "an indexed assignment")
         tv = self.template(value, "an indexed assignment")
@@ -284,6 +291,28 @@ class Tracer:
         if self.slot_of(target) is None and id(target) in self.pre:
             self.meet(target, "an in-place update")  # a parameter written before it is read
         self._note_write(target, s)
+
+    def _freeze(self, h) -> None:
+        """NumPy constant ``h`` is about to be written in place (an Array over its memory, ``np.asarray(c)[k] = v``):
+        the steps recorded so far read its value from before, as eager did."""
+        before = h.copy()
+        del self.consts[id(h)]
+
+        def swap(t):
+            tt = type(t)
+            if t is h:
+                return before
+            if tt is list or tt is tuple:
+                items = [swap(e) for e in t]
+                return items if tt is list else tuple(items)
+            if tt is dict:
+                return {k: swap(v) for k, v in t.items()}
+            return t
+
+        for st in self.steps:
+            st.args = swap(st.args)
+            if st.kwargs:
+                st.kwargs = swap(st.kwargs)
 
     def _note_write(self, target: Array, s: int) -> None:
         if self.in_ids.get(id(target), -1) in self.np_in:
