@@ -408,3 +408,16 @@ def test_constant_written_in_place_keeps_its_value_from_before():
     x = _data(4, dtype=onp.float64)
     for i in (np.array([1]), np.array([2]), np.array([3])):
         _eq(jf(x, i), f(x, i))
+
+
+@pytest.mark.mxnet
+def test_prefer_mxnet_training_step_with_inplace_update():
+    pe, x, y = _mlp(3)
+    pj = {k: np.array(v.asnumpy()) for k, v in pe.items()}
+    with imperdl.PreferMXNetPolicy():
+        step = jit(_sgd_step)
+        for _ in range(3):
+            _eq(step(pj, x, y), _sgd_step(pe, x, y))
+        for k in pe:
+            _eq(pj[k], pe[k])
+            assert pj[k].backends == pe[k].backends
