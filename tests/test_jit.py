@@ -421,3 +421,20 @@ def test_prefer_mxnet_training_step_with_inplace_update():
         for k in pe:
             _eq(pj[k], pe[k])
             assert pj[k].backends == pe[k].backends
+
+
+def test_higher_order_and_jacobian():
+    f = lambda x: np.sum(np.sin(x) * x ** 2)  # noqa: E731
+    x = _data(3, dtype=onp.float64)
+    for op in (grad(grad(lambda x: np.sum(np.tanh(x) ** 3))), imperdl.jacobian(lambda x: np.tanh(x) * x[0]),
+               imperdl.hessian(f)):
+        jop = jit(op)
+        for _ in range(2):
+            _eq(jop(x), op(x))
+
+
+def test_returning_a_closure_refused():
+    from imperdl.core import make_vjp
+
+    with pytest.raises(JitError, match=r"returned a function"):
+        jit(lambda x: make_vjp(np.sin)(x))(_data(3))

@@ -133,6 +133,11 @@ class Jitted:
         args = [a if i in sa else _as_arrays(a, seen) for i, a in enumerate(args)]
         kwargs = {k: v if k in sn else _as_arrays(v, seen) for k, v in kwargs.items()}
         with self._lock:
+            plan = self._plans.get(key)
+            if plan is not None:  # another thread traced this signature meanwhile
+                out = plan(leaves)
+                if out is not RETRACE:
+                    return out
             tracer = Tracer(self.name, leaves, seen)
             _rec.stack.append(tracer)
             try:

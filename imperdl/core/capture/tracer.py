@@ -23,6 +23,8 @@ from ..backends import mxnet_inputs as _mx_inputs
 from .errors import _ENGINE, JitError, user_line
 
 _ndarray = numpy.ndarray
+# output leaves a replay may return as they were in the trace (immutable; values never come from arrays' values)
+_CONSTANTS = (bool, int, float, complex, str, bytes, numpy.generic, numpy.dtype, type, slice, type(Ellipsis))
 
 
 class Ref:
@@ -370,7 +372,11 @@ class Tracer:
             return (t, [self.outputs(e) for e in x])
         if t is dict:
             return (dict, {k: self.outputs(v) for k, v in x.items()})
-        return ("const", x)
+        if x is None or isinstance(x, _CONSTANTS):
+            return ("const", x)
+        raise JitError(f"jit({self.name}): {self.name} returned a {t.__name__}: a replay would return the object made "
+                       "during the trace (a closure over its arrays, say) unchanged; return arrays, containers of "
+                       "them and Python constants only")
 
     def check_leaks(self, out, out_tpl) -> None:
         """A step's result still referenced after ``f`` returned, neither returned nor written into an input or an
