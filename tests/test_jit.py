@@ -438,3 +438,14 @@ def test_returning_a_closure_refused():
 
     with pytest.raises(JitError, match=r"returned a function"):
         jit(lambda x: make_vjp(np.sin)(x))(_data(3))
+
+
+@pytest.mark.mxnet
+def test_mxnet_symbol_function_refused():
+    from imperdl.core import Function
+    from imperdl.core.backends import mxnet_backend
+
+    sym = mxnet_backend.load().sym
+    fn = Function(sym.Flatten(sym.Variable("x")), name="flat")
+    with pytest.raises(JitError, match=r"flat.*runs outside imperdl's dispatch.*test_jit.py:\d+"):
+        jit(lambda x: fn(x=x) * 2)(_data(2, 3, 2))

@@ -235,6 +235,9 @@ class Tracer:
         dep = rnd or self.depends(targs) or (tkw is not None and self.depends(tkw))
         d = outs[0][1]._data
         b = 1 if d[0] is None and d[1] is not None else 0
+        if prim.impls[b] is None:  # (an MXNet symbol's Function: it runs its own MXNet code)
+            raise JitError(f"jit({self.name}): {name} runs outside imperdl's dispatch (at {user_line()}), so it "
+                           "cannot be replayed; call it outside the jitted function")
         step = Step("call", prim, b, targs, tkw, _caller())
         if b == 1 and type(prim) is _MA.RecordedOp:
             step.mask = _MA._call.mask  # (still set: dispatch records before the op's call returns)
@@ -408,7 +411,9 @@ class Tracer:
         if found is not None:
             a, i = found
             step = self.steps[i]
-            what = "an indexed assignment" if step.kind == "setitem" else f"imperdl.numpy.{step.prim.name}"
+            p = step.prim
+            what = ("an indexed assignment" if step.kind == "setitem" else
+                    f"{getattr(p, 'space', 'imperdl')}.{getattr(p, 'name', getattr(p, '__name__', '?'))}")
             raise JitError(
                 f"jit({self.name}): the result of {what} (shape {a.shape}, dtype {a.dtype}, computed at "
                 f"{_line(step.where)}) is still referenced "
