@@ -379,3 +379,73 @@ def test_cnn_gradient_equals_eager(policy):
                 _eq(got, ref)
         if policy == "prefer_mxnet":
             assert "MASK" in jg.plan_source()[0]  # MXNet's own backward, recorded by the replayed forward
+
+
+def test_losses_with_label_arrays_replay_new_labels():
+    from imperdl.nn import layers
+
+    x = _data(6, 4, dtype=onp.float64)
+
+    def loss(x, y):
+        return layers.softmax_loss(x, y) + layers.svm_loss(x * 2, y)
+    jg = jit(value_and_grad(loss))
+    for seed in range(3):
+        y = np.array(onp.random.default_rng(seed).integers(0, 4, 6))
+        v, g = jg(x, y)
+        v0, g0 = value_and_grad(loss)(x, y)
+        _eq(v, v0)
+        _eq(g, g0)
+    assert jg.traces == 1
+
+
+def test_constant_written_in_place_keeps_its_value_from_before():
+    def f(x, i):
+        c = onp.ones(4)
+        a = np.asarray(c)  # an Array over c's memory: the write below changes c
+        a[i] = 0.0
+        return x * a
+    jf = jit(f)
+    x = _data(4, dtype=onp.float64)
+    for i in (np.array([1]), np.array([2]), np.array([3])):
+        _eq(jf(x, i), f(x, i))
+
+
+@pytest.mark.mxnet
+def test_prefer_mxnet_training_step_with_inplace_update():
+    pe, x, y = _mlp(3)
+    pj = {k: np.array(v.asnumpy()) for k, v in pe.items()}
+    with imperdl.PreferMXNetPolicy():
+        step = jit(_sgd_step)
+        for _ in range(3):
+            _eq(step(pj, x, y), _sgd_step(pe, x, y))
+        for k in pe:
+            _eq(pj[k], pe[k])
+            assert pj[k].backends == pe[k].backends
+
+
+def test_higher_order_and_jacobian():
+    f = lambda x: np.sum(np.sin(x) * x ** 2)  # noqa: E731
+    x = _data(3, dtype=onp.float64)
+    for op in (grad(grad(lambda x: np.sum(np.tanh(x) ** 3))), imperdl.jacobian(lambda x: np.tanh(x) * x[0]),
+               imperdl.hessian(f)):
+        jop = jit(op)
+        for _ in range(2):
+            _eq(jop(x), op(x))
+
+
+def test_returning_a_closure_refused():
+    from imperdl.core import make_vjp
+
+    with pytest.raises(JitError, match=r"returned a function"):
+        jit(lambda x: make_vjp(np.sin)(x))(_data(3))
+
+
+@pytest.mark.mxnet
+def test_mxnet_symbol_function_refused():
+    from imperdl.core import Function
+    from imperdl.core.backends import mxnet_backend
+
+    sym = mxnet_backend.load().sym
+    fn = Function(sym.Flatten(sym.Variable("x")), name="flat")
+    with pytest.raises(JitError, match=r"flat.*runs outside imperdl's dispatch.*test_jit.py:\d+"):
+        jit(lambda x: fn(x=x) * 2)(_data(2, 3, 2))

@@ -44,21 +44,14 @@ def _check_keys(name: str, param: dict, allowed: set) -> None:
 
 def _labels(name: str, y: Any, n: int):
     """Integer labels as an index array (labels are constants: never differentiated). An imperdl Array stays one:
-    its values are never read into Python, so ``imperdl.jit`` replays the loss with each call's labels."""
+    read on the host, a jit trace could not replay new labels."""
     if type(y) is not Array:
         y = onp.asarray(y)
     if y.dtype.kind not in "iu":
         raise TypeError(f"{name}: labels must be integers, got dtype {y.dtype}")
-    if tuple(y.shape) != (n,):
-        raise ValueError(f"{name}: labels must have shape ({n},) to match the scores, got {tuple(y.shape)}")
+    if y.shape != (n,):
+        raise ValueError(f"{name}: labels must have shape ({n},) to match the scores, got {y.shape}")
     return y
-
-
-def _label_mask(y, n: int, c: int):
-    """(N, C) booleans, True at each row's label: labels held in an Array select through this mask instead of an
-    index, so nothing reads their values into Python (the gradient of an indexed read takes its index to the
-    host, which ``imperdl.jit`` would have to bake into its plan)."""
-    return np.reshape(y, (n, 1)) == np.arange(c)
 
 
 def _mode(name: str, param: dict) -> str:
@@ -308,12 +301,8 @@ def svm_loss(x: Any, y: Any):
     _check_ndim("svm_loss", "x", x, 2, "scores (N, C)")
     n, c = x.shape
     y = _labels("svm_loss", y, n)
-    if type(y) is Array:
-        mask = _label_mask(y, n, c)
-        correct = np.sum(x * mask, axis=1, keepdims=True)
-        return np.sum(np.maximum(x - correct + 1, 0) * ~mask) / n
     correct = np.reshape(x[onp.arange(n), y], (n, 1))
-    others = onp.ones((n, c), dtype=x.dtype)
+    others = np.ones((n, c), dtype=x.dtype)
     others[onp.arange(n), y] = 0
     return np.sum(np.maximum(x - correct + 1, 0) * others) / n
 
@@ -324,10 +313,7 @@ def softmax_loss(x: Any, y: Any):
     _check_ndim("softmax_loss", "x", x, 2, "scores (N, C)")
     n = x.shape[0]
     y = _labels("softmax_loss", y, n)
-    logp = _log_softmax(x, axis=1)
-    if type(y) is Array:  # each row's sum has one nonzero term: exactly logp[arange(n), y]
-        return -np.sum(np.sum(logp * _label_mask(y, n, x.shape[1]), axis=1)) / n
-    return -np.sum(logp[onp.arange(n), y]) / n
+    return -np.sum(_log_softmax(x, axis=1)[onp.arange(n), y]) / n
 
 
 def l2_loss(x: Any, y: Any):

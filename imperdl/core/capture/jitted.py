@@ -1,7 +1,8 @@
 """``jit(f)``: ``f`` traced once per input signature, replayed as a compiled plan afterwards.
 
 The signature (the cache key) holds the tree structure of the arguments; per array leaf its shape, dtype, which
-backends hold it and whether it stands for a NumPy scalar; other leaves by type and value; the policy and context.
+backends hold it, whether it is a view and (0-d) whether it stands for a NumPy scalar; other leaves by type and
+value; whether an array is passed twice; the policy and the context.
 """
 from __future__ import annotations
 
@@ -29,7 +30,13 @@ def _leaf_key(x, leaves: list, name: str):
     if t is Array:
         leaves.append(x)
         d = x._data
-        return (x.shape, x.dtype, (d[0] is not None) + 2 * (d[1] is not None), getattr(x, "_scalar", False))
+        shape = x._shape
+        if shape is None:
+            shape = x.shape
+        where = (d[0] is not None) + 2 * (d[1] is not None) + 4 * (x._view is not None)
+        if shape:
+            return (shape, x._dtype or x.dtype, where)
+        return (shape, x._dtype or x.dtype, where, getattr(x, "_scalar", False))  # (0-d: a NumPy scalar or not)
     if t is _ndarray:
         leaves.append(x)
         return ("n", x.shape, x.dtype)
@@ -126,6 +133,11 @@ class Jitted:
         args = [a if i in sa else _as_arrays(a, seen) for i, a in enumerate(args)]
         kwargs = {k: v if k in sn else _as_arrays(v, seen) for k, v in kwargs.items()}
         with self._lock:
+            plan = self._plans.get(key)
+            if plan is not None:  # another thread traced this signature meanwhile
+                out = plan(leaves)
+                if out is not RETRACE:
+                    return out
             tracer = Tracer(self.name, leaves, seen)
             _rec.stack.append(tracer)
             try:

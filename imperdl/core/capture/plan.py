@@ -136,8 +136,15 @@ def build(tr: Tracer, out_tpl, name: str):
     for k, s in enumerate(tr.in_slots):
         if slots[s].kind != "in":
             continue
-        rd = "" if k in tr.np_in else "MXR" if slots[s].b else "NP"
-        c.lines.append((False, f"t{s} = {rd}(L[{k}])", set(), {f"t{s}"}))
+        if k in tr.np_in:
+            rd = f"L[{k}]"
+        elif slots[s].b:
+            rd = f"MXR(L[{k}])"
+        elif tr.seen_plain[k]:  # (the key holds: on the host, not a view) what _np_arg reads
+            rd = f"L[{k}]._data[0]"
+        else:
+            rd = f"NP(L[{k}])"
+        c.lines.append((False, f"t{s} = {rd}", set(), {f"t{s}"}))
     for a, s in tr.exts:
         e = c.const(a)
         shp, dt = c.const(a.shape), c.const(a.dtype)

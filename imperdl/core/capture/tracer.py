@@ -23,6 +23,8 @@ from ..backends import mxnet_inputs as _mx_inputs
 from .errors import _ENGINE, JitError, user_line
 
 _ndarray = numpy.ndarray
+# output leaves a replay may return as they were in the trace (immutable; values never come from arrays' values)
+_CONSTANTS = (bool, int, float, complex, str, bytes, numpy.generic, numpy.dtype, type, slice, type(Ellipsis))
 
 
 class Ref:
@@ -96,6 +98,7 @@ class Tracer:
                 self.pre[id(o)] = o
         self.pre_bufs = {id(buf): o for o in self.pre.values() for buf in o._data if buf is not None}
         self.np_in = set()  # leaves that are numpy.ndarrays (f sees them as Arrays over the same memory)
+        self.seen_plain = [a._view is None and a._data[0] is not None for a in seen]
         for k, (x, a) in enumerate(zip(leaves, seen)):
             d = a._data
             s = self._new("in", 1 if d[0] is None and d[1] is not None else 0, True, a._ctx)
@@ -108,6 +111,7 @@ class Tracer:
         self.np_inputs = [(x, x.copy()) for x in leaves if type(x) is _ndarray]
         self.rng_state = _rng_state()  # (NumPy's own global generator: see check_leaks)
         self.draws = False  # a step drew from imperdl.numpy.random
+        self.consts: dict = {}  # id -> NumPy constants the steps read (see _freeze)
         self.graphs: list = []  # MXNet records whose backward was replayed (their cached gradients go at the end)
 
     # ------------------------------------------------------------------ slots
@@ -168,7 +172,10 @@ class Tracer:
             return Ref(self.meet(x, what))
         if t is _ndarray:
             s = self.bufs.get(id(x))
-            return Ref(s) if s is not None else x  # a NumPy constant, read by reference at each call
+            if s is not None:
+                return Ref(s)
+            self.consts[id(x)] = x
+            return x  # a NumPy constant, read by reference at each call
         if t is list or t is tuple:
             items = [self.template(e, what) for e in x]
             return items if t is list else tuple(items)
@@ -228,6 +235,9 @@ class Tracer:
         dep = rnd or self.depends(targs) or (tkw is not None and self.depends(tkw))
         d = outs[0][1]._data
         b = 1 if d[0] is None and d[1] is not None else 0
+        if prim.impls[b] is None:  # (an MXNet symbol's Function: it runs its own MXNet code)
+            raise JitError(f"jit({self.name}): {name} runs outside imperdl's dispatch (at {user_line()}), so it "
+                           "cannot be replayed; call it outside the jitted function")
         step = Step("call", prim, b, targs, tkw, _caller())
         if b == 1 and type(prim) is _MA.RecordedOp:
             step.mask = _MA._call.mask  # (still set: dispatch records before the op's call returns)
@@ -262,6 +272,9 @@ class Tracer:
             self._flush()
         if arr._view is not None:
             self._view_write(arr)
+        h = arr._data[0]
+        if h is not None and id(h) in self.consts and not arr._cow:
+            self._freeze(h)
         old = self.meet(arr, "an indexed assignment")
         tk = self.template(key, "an indexed assignment")
         tv = self.template(value, "an indexed assignment")
@@ -284,6 +297,28 @@ class Tracer:
         if self.slot_of(target) is None and id(target) in self.pre:
             self.meet(target, "an in-place update")  # a parameter written before it is read
         self._note_write(target, s)
+
+    def _freeze(self, h) -> None:
+        """NumPy constant ``h`` is about to be written in place (an Array over its memory, ``np.asarray(c)[k] = v``):
+        the steps recorded so far read its value from before, as eager did."""
+        before = h.copy()
+        del self.consts[id(h)]
+
+        def swap(t):
+            tt = type(t)
+            if t is h:
+                return before
+            if tt is list or tt is tuple:
+                items = [swap(e) for e in t]
+                return items if tt is list else tuple(items)
+            if tt is dict:
+                return {k: swap(v) for k, v in t.items()}
+            return t
+
+        for st in self.steps:
+            st.args = swap(st.args)
+            if st.kwargs:
+                st.kwargs = swap(st.kwargs)
 
     def _note_write(self, target: Array, s: int) -> None:
         if self.in_ids.get(id(target), -1) in self.np_in:
@@ -340,7 +375,11 @@ class Tracer:
             return (t, [self.outputs(e) for e in x])
         if t is dict:
             return (dict, {k: self.outputs(v) for k, v in x.items()})
-        return ("const", x)
+        if x is None or isinstance(x, _CONSTANTS):
+            return ("const", x)
+        raise JitError(f"jit({self.name}): {self.name} returned a {t.__name__}: a replay would return the object made "
+                       "during the trace (a closure over its arrays, say) unchanged; return arrays, containers of "
+                       "them and Python constants only")
 
     def check_leaks(self, out, out_tpl) -> None:
         """A step's result still referenced after ``f`` returned, neither returned nor written into an input or an
@@ -372,7 +411,9 @@ class Tracer:
         if found is not None:
             a, i = found
             step = self.steps[i]
-            what = "an indexed assignment" if step.kind == "setitem" else f"imperdl.numpy.{step.prim.name}"
+            p = step.prim
+            what = ("an indexed assignment" if step.kind == "setitem" else
+                    f"{getattr(p, 'space', 'imperdl')}.{getattr(p, 'name', getattr(p, '__name__', '?'))}")
             raise JitError(
                 f"jit({self.name}): the result of {what} (shape {a.shape}, dtype {a.dtype}, computed at "
                 f"{_line(step.where)}) is still referenced "
