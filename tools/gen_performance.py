@@ -84,6 +84,28 @@ CLOSING_NOTES = {
         "declares which of its inputs and output its vjp reads, and the tape drops the rest (add, subtract, "
         "negative, reshape and broadcasts need none)."
     ),
+    "chain-jit-vs-pytorch": (
+        "Under `imperdl.jit(grad(f))` the plan makes one raw NumPy call per forward and backward operation, one "
+        "generated Python line each, with no dispatch or tape. What remains is NumPy's own per-call cost on a 10x10 "
+        "array (about 1 us per ufunc) times the calls the backward rules make; below that only fewer calls help: "
+        "fused backward rules (tanh's g * (1 - y**2) as one call), preallocated `out=` buffers, or a compiled "
+        "kernel for the whole chain (what XLA does for `jax.jit`)."
+    ),
+    "mlp-jit-vs-numpy": (
+        "The jitted step runs the same three BLAS products each way as the hand-written code; what it adds is the "
+        "elementwise work the hand-written backward fuses or skips (the generic softmax-loss and relu rules, the "
+        "gradient w.r.t. the input, broadcasting sums) and a fresh output array per step where NumPy code writes "
+        "in place. Preallocated `out=` buffers for the plan's ufunc steps would close most of it."
+    ),
+    "cnn-jit-vs-gluon": (
+        "The jitted step still calls MXNet operator by operator (`_imperative_invoke` and one `mxnet.autograd.grad` "
+        "per recorded conv/pool backward), and the affine layers run on NumPy, so the pooled activations are read "
+        "to the host and their gradient sent back every step (the host reads in the profile). Gluon's hybridized "
+        "step is one cached graph with static memory. What would close it: replaying each MXNet segment (conv, "
+        "relu, pool and their backward) as one cached MXNet graph, as `hybridize()` does (MXNet 1.9.1 has no mode "
+        "that turns imperative `mxnet.numpy` calls into one, so this means building the symbol from the trace), "
+        "and keeping the affine layers on MXNet when the segment before them ran there."
+    ),
 }
 
 
