@@ -244,6 +244,13 @@ def test_random_draws_fresh_each_call():
     onp.random.seed(3)
     _eq(c, x + np.random.normal(size=x.shape))
 
+    def seeded(x):
+        np.random.seed(5)  # a side effect the replay repeats: the same draws at every call
+        return x + np.random.uniform(size=x.shape)
+    js = jit(seeded)
+    _eq(js(x), seeded(x))
+    _eq(js(x), seeded(x))
+
 
 def test_grad_of_jit_equals_grad():
     jc = jit(chain)

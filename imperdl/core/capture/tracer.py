@@ -222,6 +222,11 @@ class Tracer:
         outs = leaves_with_path(res, (), [])
         what = f"{getattr(prim, 'space', 'imperdl')}.{name}"
         if not outs:  # a Python value (a shape, a bool): used by Python, so it must not depend on values
+            if name.startswith("random."):  # (seed, set_state: a side effect each call repeats)
+                self.draws = True
+                self.steps.append(Step("call", prim, 0, self.template(args, what),
+                                       self.template(kwargs, what) or None, _caller()))
+                return
             if not prim.host and self.depends(self.template((args, kwargs), what)):
                 self._value_error(what + "()", 3)
             return
