@@ -11,6 +11,7 @@ from imperdl.core import Array, grad_and_loss
 from imperdl.core.capture import JitError
 from imperdl.nn import ModelBase, NDArrayIter, Solver, layers
 from imperdl.nn.checkpoint import load_checkpoint
+from imperdl.nn.solver import NonFiniteLossError
 
 D, H, C, N = 20, 16, 5, 64
 
@@ -208,10 +209,10 @@ def test_prefer_mxnet_trains_as_eager(data):
 def test_interrupted_and_resumed_jit_run_equals_uninterrupted(data, numpy_policy, tmp_path):
     kw = dict(update_rule="adam", lr_decay=0.8, batch_size=16, num_epochs=3, verbose=False, seed=1, jit=True,
               checkpoint_every=3, num_train_samples=32)
-    full = Solver(TwoLayerNet(), data, checkpoint_name=tmp_path / "full", **kw)
+    full = Solver(TwoLayerNet(keep=0.8), data, checkpoint_name=tmp_path / "full", **kw)
     full.train()
 
-    broken = Solver(TwoLayerNet(), data, checkpoint_name=tmp_path / "run", **kw)
+    broken = Solver(TwoLayerNet(keep=0.8), data, checkpoint_name=tmp_path / "run", **kw)
     real = broken._step
 
     def step(batch):
@@ -223,11 +224,12 @@ def test_interrupted_and_resumed_jit_run_equals_uninterrupted(data, numpy_policy
     with pytest.raises(KeyboardInterrupt):
         broken.train()
     assert load_checkpoint(tmp_path / "run.npz")["step"] == 6
-    resumed = Solver(TwoLayerNet(seed=5), data, checkpoint_name=tmp_path / "run", resume=True, **kw)
+    resumed = Solver(TwoLayerNet(seed=5, keep=0.8), data, checkpoint_name=tmp_path / "run", resume=True, **kw)
     resumed.train()
     assert_same(full, resumed)
     assert resumed.jit_traces >= 1
-    eager = Solver(TwoLayerNet(), data, **dict(kw, jit=False))
+    # (the same checkpoints: each reseeds the generators the dropout masks come from)
+    eager = Solver(TwoLayerNet(keep=0.8), data, checkpoint_name=tmp_path / "eager", **dict(kw, jit=False))
     eager.train()
     assert_same(full, eager)
 
@@ -267,3 +269,63 @@ def test_data_parallel_jits_the_gradients_and_updates_eagerly(data, numpy_policy
         solvers.append(s)
     assert_same(*solvers)
     assert solvers[1]._jit.update is False and solvers[1].jit_traces == 1
+
+
+# ------------------------------------------------------------------ a non-finite loss under jit
+class Exploding:
+    """loss = 1e300 * sum(b): the first sgd step with learning rate 1e10 sends 'b' to -inf."""
+
+    def __init__(self):
+        self.params = {"a": Array(onp.ones(2)), "b": Array(onp.ones(1))}
+
+    def loss(self, X, y=None):
+        if y is None:
+            return Array(onp.zeros((len(X), 2)))
+        return np.sum(self.params["a"] * X[0, 0]) + np.sum(self.params["b"]) * 1e300
+
+
+def test_a_non_finite_loss_stops_a_jitted_run_and_restores_the_last_finite_parameters(numpy_policy):
+    """sgd with a given learning rate adds no state, so step 1 is already traced and step 2 replayed: the loss of
+    step 1, read during step 2, stops training exactly as in eager training."""
+    data = {"X_train": onp.zeros((20, 2)), "y_train": onp.zeros(20, dtype=int), "X_val": onp.zeros((4, 2)),
+            "y_val": onp.zeros(4, dtype=int)}
+    errors = []
+    for jit in (False, True):
+        model = Exploding()
+        solver = Solver(model, data, update_rule="sgd", optim_config={"learning_rate": 1e10}, batch_size=4,
+                        num_epochs=5, print_every=100, verbose=False, jit=jit)
+        with pytest.raises(NonFiniteLossError) as info, onp.errstate(over="ignore", invalid="ignore"):
+            solver.train()
+        errors.append(info.value)
+        assert solver.loss_history == [1e300]
+        onp.testing.assert_array_equal(model.params["b"].asnumpy(), [1.0])  # the last finite parameters
+    assert solver.jit_traces == 1
+    eager, jitted = errors
+    assert (jitted.step, jitted.parameter, str(jitted)) == (eager.step, eager.parameter, str(eager)) == (
+        1, "b", str(eager))
+
+
+class SymbolNet(TwoLayerNet):
+    """The hidden layer's activation as an MXNet symbol (``imperdl.core.Function``): its own MXNet executor."""
+
+    def __init__(self):
+        super().__init__()
+        from imperdl.core import Function
+        from imperdl.core.backends import mxnet_backend
+
+        mx = mxnet_backend.load()
+        self.act = Function(mx.sym.Activation(mx.sym.Variable("x"), act_type="relu"), name="act")
+
+    def loss(self, X, y=None):
+        p = self.params
+        scores = np.dot(self.act(x=np.dot(X, p["W1"]) + p["b1"]), p["W2"]) + p["b2"]
+        return scores if y is None else layers.softmax_loss(scores, y)
+
+
+@pytest.mark.mxnet
+def test_a_model_with_an_mxnet_symbol_is_refused_by_name(data, numpy_policy):
+    s = Solver(SymbolNet(), data, update_rule="sgd", optim_config={"learning_rate": 0.1}, batch_size=16,
+               num_epochs=1, verbose=False, jit=True)
+    with pytest.raises(JitError, match=r"act runs outside imperdl's dispatch.*Solver\(\.\.\., jit=False\)"):
+        s.train()
+    assert len(s.loss_history) == 1  # the eager first step trained; the traced second refused
