@@ -465,6 +465,7 @@ class Solver:
     def _step(self, batch: DataBatch) -> None:
         t = self._step_count
         jitted = self._jit_ready()
+        whole = jitted and self._jit.update  # the update inside the jitted step too
         if self._parallel:
             shard, weight = self._shard(batch)
             if jitted:
@@ -473,8 +474,11 @@ class Solver:
             else:
                 grads, loss = self._grads_and_loss(shard)
             grads, loss = self._combine(dict(grads), loss, weight)
-        elif jitted:
+        elif whole:
             new_params, new_configs, aux, grads, loss = self._jit(batch)
+        elif jitted:
+            grads, loss, aux = self._jit(batch)
+            self._jit.apply_aux(aux)
         else:
             grads, loss = self._grads_and_loss(batch)
         before = {k: dict(c) for k, c in self.optim_configs.items()}
@@ -484,7 +488,7 @@ class Solver:
         if t % self.print_every == 0:
             self._settle()
             self._log(f"(Iteration {t + 1} / {self._total_steps or '?'}) loss: {self.loss_history[-1]:f}")
-        if jitted and not self._parallel:  # the update ran inside the jitted step: rebind its results
+        if whole:  # the update ran inside the jitted step: rebind its results
             self.model.params.update(new_params)
             self.optim_configs.update(new_configs)
             self._jit.apply_aux(aux)

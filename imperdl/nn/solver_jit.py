@@ -12,7 +12,10 @@ Python scalar in the configs. Hyper-parameters such as ``learning_rate`` are sca
 Solver's per-epoch ``lr_decay``) retraces once per new value, and every replay uses exactly the eager arithmetic
 with a Python float. A scalar the update rule itself changes every step (Adam's step count ``t``) would retrace
 every step, so the step before the first jitted one runs eagerly and tells them apart: a scalar the rule changed
-becomes a 0-d array from then on (the same numbers: the rule computes ``beta1 ** t`` in float64 either way).
+becomes a 0-d array from then on (the same numbers: the rule computes ``beta1 ** t`` in float64 either way, and
+NumPy 1 promotes a 0-d array as it does a Python number). Under NumPy 2's promotion (NEP 50) a 0-d float64 array
+would promote float32 parameters to float64, so there such a rule's update stays eager and only the loss and
+gradients are jitted.
 """
 from __future__ import annotations
 
@@ -30,6 +33,15 @@ __all__ = ["JitStep"]
 
 def _is_number(v) -> bool:
     return isinstance(v, (numbers.Number, numpy.generic)) and not isinstance(v, bool)
+
+
+def weak_scalars() -> bool:
+    """Whether NumPy promotes with NEP 50's rules (NumPy 2; NumPy 1.24-1.26 with ``NPY_PROMOTION_STATE=weak``),
+    under which a 0-d array takes part in promotion as an array where a Python number would not."""
+    state = getattr(numpy, "_get_promotion_state", None)
+    if state is not None:
+        return state() != "legacy"
+    return int(numpy.__version__.split(".")[0]) >= 2
 
 
 def _arrays(d: dict) -> dict:
@@ -59,12 +71,17 @@ class JitStep:
         changes per step, and make those 0-d arrays. Not ready while the rule still adds keys (its first step)."""
         if any(set(before[k]) != set(after[k]) for k in after):
             return
-        for k, config in after.items():
-            for key, value in config.items():
-                if _is_number(value) and before[k][key] != value:
-                    # "+ 0": a computed 0-d value, exactly like the one the rule's arithmetic will return (NumPy
-                    # makes those scalars), so the second jitted step has the first one's signature
-                    config[key] = np.asarray(value) + 0
+        counters = [(config, key) for k, config in after.items() for key, value in config.items()
+                    if _is_number(value) and before[k][key] != value]
+        if counters and weak_scalars():
+            # under NumPy 2's promotion a 0-d float64 array is not a Python float: Adam's m / (1 - beta1 ** t)
+            # would turn float32 parameters float64. Jit the loss and gradients; the update runs eagerly.
+            self.update = False
+        else:
+            for config, key in counters:
+                # "+ 0": a computed 0-d value, exactly like the one the rule's arithmetic will return (NumPy makes
+                # those scalars), so the second jitted step has the first one's signature
+                config[key] = np.asarray(config[key]) + 0
         self.ready = True
 
     # ------------------------------------------------------------------ the traced function
@@ -123,7 +140,9 @@ class JitStep:
         from imperdl.core.capture import JitError
 
         s = self.solver
-        configs = {k: dict(c) for k, c in s.optim_configs.items()}  # the rule writes into these while tracing
+        # the rule writes into these while tracing; without the update they stay out (a step count in them would
+        # be a new signature every step)
+        configs = {k: dict(c) for k, c in s.optim_configs.items()} if self.update else {}
         label = batch.label if batch.label is not None else []
         try:
             return self._fn(dict(s.model.params), configs, self._aux_in(), list(batch.data), list(label))
