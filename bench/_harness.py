@@ -208,6 +208,44 @@ def imperdl_sgd_cases(loss, hx, hy, hp: dict, reference, rtol: float = 1e-3) -> 
     return cases
 
 
+JIT_ROW = "imperdl jit"
+
+
+def imperdl_jit_sgd_case(loss, hx, hy, hp: dict, reference, rtol: float = 1e-3) -> Case:
+    """imperdl's default policy with the whole step under ``imperdl.jit``: ``grad_and_loss(loss)`` and the SGD
+    update in one jitted function, traced once and replayed. The step is functional (new parameters out, rebound
+    outside) and also returns its gradients, which every round's last step is checked against ``reference``."""
+    import imperdl.numpy as inp
+    from imperdl.core import grad_and_loss
+    from imperdl.core.capture import jit
+
+    gl = grad_and_loss(loss)
+
+    @jit
+    def train_step(params, x, y):
+        g, _ = gl(params, x, y)
+        return {k: params[k] - LR * g[k] for k in params}, g
+
+    x = inp.array(hx)
+    state = {k: inp.array(v) for k, v in hp.items()}
+
+    def step():
+        new, g = train_step(state, x, hy)
+        state.update(new)
+        for v in state.values():
+            v.wait_to_read()
+        return g
+
+    def grads():
+        _, g = train_step({k: inp.array(v) for k, v in hp.items()}, x, hy)
+        return {k: v.asnumpy() for k, v in g.items()}
+
+    default = imperdl_policies()[0][1]
+    return Case(JIT_ROW, "imperdl", policy=default, step=step, grads=grads, note="imperdl.jit of the whole step",
+                snapshot=lambda: {k: v.asnumpy() for k, v in state.items()},
+                check=lambda before, g: expect_close(g, reference(before), JIT_ROW, rtol))
+
+
 def torch_sgd_case(torch, forward_backward, hp: dict, note: str) -> Case:
     """PyTorch eager: ``forward_backward(params)`` fills ``.grad``; manual SGD on leaf tensors."""
     tp = {k: torch.from_numpy(v.copy()).requires_grad_(True) for k, v in hp.items()}

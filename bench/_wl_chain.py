@@ -5,7 +5,7 @@ measures what a framework adds per operation (dispatch, recording, the backward 
 from __future__ import annotations
 
 import numpy as onp
-from _harness import Case, expect_close, imperdl_policies, load_hips, load_mxnet, load_torch, unavailable
+from _harness import JIT_ROW, Case, expect_close, imperdl_policies, load_hips, load_mxnet, load_torch, unavailable
 
 TITLE = "tiny chain: 50 elementwise ops on 10x10 float32, forward+backward"
 UNIT, SCALE = "us/op", 1e6
@@ -81,7 +81,20 @@ def _imperdl_cases(hx, hc, ops) -> list[Case]:
         cases.append(Case(name, "imperdl", policy=pol, step=lambda g=g, x=x: _waited(g(x)),
                           grads=lambda g=g, x=x: {"x": g(x).asnumpy()},
                           check=lambda _, got, name=name: expect_close({"x": got}, ref, name)))
-    return cases
+    return cases + [_imperdl_jit_case(hx, hc, ops, ref)]
+
+
+def _imperdl_jit_case(hx, hc, ops, ref) -> Case:
+    """``jit(grad(f))`` under the default policy: the chain and its backward traced once, then replayed."""
+    import imperdl.numpy as inp
+    from imperdl.core import grad
+    from imperdl.core.capture import jit
+
+    x, c = inp.array(hx), inp.array(hc)
+    g = jit(grad(lambda x, c: forward(inp, x, c, ops)))
+    return Case(JIT_ROW, "imperdl", policy=imperdl_policies()[0][1], step=lambda: _waited(g(x, c)),
+                grads=lambda: {"x": g(x, c).asnumpy()}, note="imperdl.jit(grad(f))",
+                check=lambda _, got: expect_close({"x": got}, ref, JIT_ROW))
 
 
 def _waited(a):

@@ -14,6 +14,7 @@ from _harness import (
     LR,
     Case,
     gluon_sgd_step,
+    imperdl_jit_sgd_case,
     imperdl_sgd_cases,
     load_mxnet,
     load_torch,
@@ -125,7 +126,9 @@ def _imperdl_cases(hx, hy, hp, pad) -> list[Case]:
     # so a pre-activation within rounding of 0, or a near-tie in a pool window, sends its gradient elsewhere than
     # the NumPy reference does: measured up to 2.2% of the largest |dW1| in some steps (1e-6 in most). A wrong
     # result (a missing term, a stale buffer) is off by far more.
-    return imperdl_sgd_cases(loss, hx, hy, hp, lambda p: numpy_grads(p, hx, hy, pad)[1], rtol=0.1)
+    reference = lambda p: numpy_grads(p, hx, hy, pad)[1]  # noqa: E731
+    return (imperdl_sgd_cases(loss, hx, hy, hp, reference, rtol=0.1)
+            + [imperdl_jit_sgd_case(loss, hx, hy, hp, reference, rtol=0.1)])
 
 
 def _torch_case(hx, hy, hp, pad) -> Case:

@@ -8,6 +8,7 @@ from _harness import (
     LR,
     Case,
     gluon_sgd_step,
+    imperdl_jit_sgd_case,
     imperdl_sgd_cases,
     load_hips,
     load_mxnet,
@@ -100,7 +101,8 @@ def _imperdl_cases(hx, hy, hp) -> list[Case]:
     def loss(p, x, y):
         return softmax_loss(affine(relu(affine(x, p["w1"], p["b1"])), p["w2"], p["b2"]), y)
 
-    return imperdl_sgd_cases(loss, hx, hy, hp, lambda p: numpy_grads(p, hx, hy)[1])
+    reference = lambda p: numpy_grads(p, hx, hy)[1]  # noqa: E731
+    return imperdl_sgd_cases(loss, hx, hy, hp, reference) + [imperdl_jit_sgd_case(loss, hx, hy, hp, reference)]
 
 
 def _torch_case(hx, hy, hp) -> Case:

@@ -7,10 +7,10 @@ difference of the two totals over ``N * ops`` is the cost of one op, start-up an
 
     python bench/callgrind.py [--steps N] [--json PATH] [--only NAME ...]
 
-Rows: imperdl under ``only_numpy`` and ``prefer_mxnet``, HIPS autograd, PyTorch eager (one thread), plain NumPy
-(the hand-written forward and backward) and JAX eager (from ``bench/.venv-jax``, see run_all.py). A row whose
-library is missing is reported as skipped. Under valgrind every program runs ~50x slower: a full table takes
-several minutes on an idle machine.
+Rows: imperdl under ``only_numpy`` and ``prefer_mxnet``, ``imperdl.jit(grad(f))`` (default policy), HIPS
+autograd, PyTorch eager (one thread), plain NumPy (the hand-written forward and backward) and JAX eager (from
+``bench/.venv-jax``, see run_all.py). A row whose library is missing is reported as skipped. Under valgrind every
+program runs ~50x slower: a full table takes several minutes on an idle machine.
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ ROWS = {
     "numpy (hand-written)": ("numpy", "numpy (hand-written)"),
     "imperdl only_numpy": ("imperdl", "imperdl only_numpy"),
     "imperdl prefer_mxnet": ("imperdl", "imperdl prefer_mxnet"),
+    "imperdl jit": ("imperdl", "imperdl jit"),  # jit(grad(f)) under the default policy: the replayed plan
     "HIPS autograd": ("numpy", "HIPS autograd"),
     "PyTorch eager (1 thread)": ("torch", "PyTorch eager"),
     "JAX eager": ("jax", "JAX eager"),

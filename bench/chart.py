@@ -4,7 +4,8 @@
     python bench/chart.py --json bench/results.json --out /tmp/ratios.png
 
 One group of bars per workload, one bar per peer (log scale: below 1 imperdl is faster or, for memory, smaller);
-each target's limit is marked on its peer's bar.
+each target's limit is marked on its peer's bar. Targets read from another imperdl row (``imperdl jit``) get a
+hatched bar of their own at the right of their workload's group: that row / the target's peer, limit marked.
 """
 from __future__ import annotations
 
@@ -31,6 +32,15 @@ def ratios(data: dict) -> dict:
     return out
 
 
+def row_ratios(data: dict) -> dict:
+    """{workload: [(row, peer, row / peer, limit)]} for the targets read from a row other than imperdl default."""
+    out: dict = {}
+    for t in data.get("targets", []):
+        if t.get("row") and t.get("ratio") and t["workload"] in data["workloads"]:
+            out.setdefault(t["workload"], []).append((t["row"], t["peer"], t["ratio"], t["limit"]))
+    return out
+
+
 def draw(data: dict, path: Path) -> None:
     import matplotlib
 
@@ -46,10 +56,18 @@ def draw(data: dict, path: Path) -> None:
         ys = [rs[w][peer] for w in rs if peer in rs[w]]
         ax.bar(xs, ys, width, label=peer, color=colors[j % len(colors)])
     for t in data.get("targets", []):
-        if t["workload"] in rs and t["peer"] in PEERS:
+        if t["workload"] in rs and t["peer"] in PEERS and not t.get("row"):  # (row targets: below)
             i, j = list(rs).index(t["workload"]), PEERS.index(t["peer"])
             x = i + (j - (len(PEERS) - 1) / 2) * width
             ax.plot([x - width / 2, x + width / 2], [t["limit"]] * 2, color="black", lw=2)
+    extra, labelled = row_ratios(data), False
+    for i, w in enumerate(rs):
+        for n, (row, _, ratio, limit) in enumerate(extra.get(w, [])):
+            x = i + 0.4 + (n + 0.5) * width
+            ax.bar([x], [ratio], width, color="white", edgecolor="black", hatch="//",
+                   label=None if labelled else f"{row} / the target's peer")
+            labelled = True
+            ax.plot([x - width / 2, x + width / 2], [limit] * 2, color="black", lw=2)
     ax.axhline(1.0, color="grey", lw=0.8, ls="--")
     ax.set_yscale("log")
     ax.set_xticks(range(len(rs)), list(rs))

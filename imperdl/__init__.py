@@ -25,6 +25,7 @@ from .core import (  # the policies and statistics; autograd's differential oper
     hessian_tensor_product,
     hessian_vector_product,
     jacobian,
+    jit,
     make_hvp,
     make_jvp,
     make_vjp,
@@ -48,5 +49,5 @@ __all__ = [
     "statistics", "print_statistics", "reset_statistics", "CostAwarePolicy",
     "grad", "value_and_grad", "elementwise_grad", "jacobian", "hessian", "hessian_vector_product",
     "hessian_tensor_product", "make_vjp", "make_jvp", "make_hvp", "grad_and_aux", "grad_named", "deriv",
-    "tensor_jacobian_product", "vector_jacobian_product", "checkpoint",
+    "tensor_jacobian_product", "vector_jacobian_product", "checkpoint", "jit",
 ]

@@ -19,13 +19,14 @@ pytestmark = pytest.mark.mxnet  # (this module measures or checks what runs on M
 ROOT = Path(__file__).resolve().parent.parent
 TIMED = ("chain", "mlp", "cnn", "rnn", "svi")
 TIMED_ROWS = ("numpy (hand-written)", "imperdl default", "imperdl only_numpy", "imperdl prefer_mxnet",
-              "HIPS autograd", "PyTorch eager", "PyTorch eager (1 thread)", "MXNet imperative",
+              "imperdl jit", "HIPS autograd", "PyTorch eager", "PyTorch eager (1 thread)", "MXNet imperative",
               "MXNet Gluon hybridized")
 MEMORY_ROWS = ("numpy (hand-written)", "imperdl default", "imperdl only_numpy", "imperdl prefer_mxnet",
                "HIPS autograd", "PyTorch eager", "MXNet imperative")
 TARGET_IDS = ("chain-vs-autograd", "chain-vs-pytorch", "mlp-vs-numpy", "cnn-vs-gluon", "cnn-vs-pytorch",
-              "svi-vs-autograd", "rnn-vs-numpy",
+              "svi-vs-autograd", "rnn-vs-numpy", "chain-jit-vs-pytorch", "mlp-jit-vs-numpy", "cnn-jit-vs-gluon",
               "memory-vs-numpy")
+JIT_WORKLOADS = ("chain", "mlp", "cnn")  # the workloads with an "imperdl jit" row (whole step under imperdl.jit)
 
 
 def _have_torch() -> bool:
@@ -87,7 +88,8 @@ def test_timed_workload_rows(smoke, name):
     w = smoke["data"]["workloads"][name]
     assert w["unit"] in ("us/op", "ms/step") and w["rounds"] >= 1
     rows = {r["name"]: r for r in w["rows"]}
-    expected = [n for n in TIMED_ROWS if _have_torch() or not n.startswith("PyTorch")]
+    expected = [n for n in TIMED_ROWS if (_have_torch() or not n.startswith("PyTorch"))
+                and (n != "imperdl jit" or name in JIT_WORKLOADS)]
     assert [r["name"] for r in w["rows"] if r["name"] in expected] == expected  # present, in canonical order
     for r in w["rows"]:
         if _optional(r["name"]):
@@ -135,12 +137,14 @@ def test_targets_come_from_the_right_rows(smoke):
     data = smoke["data"]
     targets = {t["id"]: t for t in data["targets"]}
     assert tuple(targets) == TARGET_IDS
+    assert {i for i, t in targets.items() if t.get("row") == "imperdl jit"} == {f"{w}-jit-vs-{p}" for w, p in (
+        ("chain", "pytorch"), ("mlp", "numpy"), ("cnn", "gluon"))}
     for t in targets.values():
         if _optional(t["peer"]):
             continue
         rows = {r["name"]: r for r in data["workloads"][t["workload"]]["rows"]}
         key = "delta_mb" if t["workload"] == "memory" else "median"
-        assert t["imperdl"] == rows["imperdl default"][key]
+        assert t["imperdl"] == rows[t.get("row", "imperdl default")][key]
         assert t["peer_value"] == rows[t["peer"]][key]
         if t["ratio"] is not None:
             assert t["ratio"] == pytest.approx(t["imperdl"] / t["peer_value"])
@@ -151,7 +155,7 @@ def test_missed_targets_have_a_profile(smoke):
     data = smoke["data"]
     for t in data["targets"]:
         if t["met"] is False:
-            prof = data["profiles"][t["workload"]]
+            prof = data["profiles"][t["workload"] + (" jit" if t.get("row") == "imperdl jit" else "")]
             assert "error" not in prof, prof
             assert ("by_line" in prof) if t["workload"] == "memory" else ("tottime" in prof and prof["steps"] >= 1)
 
@@ -208,6 +212,10 @@ def test_chart_and_extra_sections_come_from_the_json(smoke, tmp_path):
     ratios = chart.ratios(data)
     assert ratios["chain"]["HIPS autograd"] == next(r["ratio"] for r in data["workloads"]["chain"]["rows"]
                                                     if r["name"] == "HIPS autograd")
+    jit_bars = chart.row_ratios(data)  # the jit targets' own bars: the jit row / the target's peer
+    for t in data["targets"]:
+        if t.get("row") and t["ratio"]:
+            assert (t["row"], t["peer"], t["ratio"], t["limit"]) in jit_bars[t["workload"]]
     gen = _gen_performance()
     assert "![" not in gen.render(data, base=tmp_path) and "callgrind" not in gen.render(data, base=tmp_path)
     chart.draw(data, tmp_path / gen.CHART)

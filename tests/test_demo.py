@@ -40,12 +40,16 @@ def test_reduced_demo_trains_and_saves_its_plot(tmp_path):
     assert f"plot saved to {plot}" in proc.stdout
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 10_000
     assert "training on CPU" in proc.stdout
+    # the eager-vs-jit comparison ran and both trained the same parameters (the demo exits otherwise)
+    assert re.search(r"eager [0-9.]+ ms, imperdl.jit [0-9.]+ ms; parameters identical bit for bit", proc.stdout)
 
 
 def test_missed_target_gives_exit_status_1_and_primitives_run_too(tmp_path):
-    proc = _run("--epochs", "1", "--num-train", "100", "--conv", "primitives", "--out", str(tmp_path),
-                "--min-accuracy", "0.999")
+    proc = _run("--epochs", "1", "--num-train", "200", "--conv", "primitives", "--out", str(tmp_path),
+                "--min-accuracy", "0.999", "--compare-steps", "0")
     assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "imperdl.jit traced the training step 1 time(s)" in proc.stdout  # primitives: the main run is jitted
+    assert "time per training step" not in proc.stdout  # --compare-steps 0
     assert "below the target" in proc.stderr
     assert (tmp_path / "demo_history.png").is_file()
 

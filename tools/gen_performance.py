@@ -84,6 +84,28 @@ CLOSING_NOTES = {
         "declares which of its inputs and output its vjp reads, and the tape drops the rest (add, subtract, "
         "negative, reshape and broadcasts need none)."
     ),
+    "chain-jit-vs-pytorch": (
+        "Under `imperdl.jit(grad(f))` the plan makes one raw NumPy call per forward and backward operation, one "
+        "generated Python line each, with no dispatch or tape. What remains is NumPy's own per-call cost on a 10x10 "
+        "array (about 1 us per ufunc) times the calls the backward rules make; below that only fewer calls help: "
+        "fused backward rules (tanh's g * (1 - y**2) as one call), preallocated `out=` buffers, or a compiled "
+        "kernel for the whole chain (what XLA does for `jax.jit`)."
+    ),
+    "mlp-jit-vs-numpy": (
+        "The jitted step runs the same three BLAS products each way as the hand-written code; what it adds is the "
+        "elementwise work the hand-written backward fuses or skips (the generic softmax-loss and relu rules, the "
+        "gradient w.r.t. the input, broadcasting sums) and a fresh output array per step where NumPy code writes "
+        "in place. Preallocated `out=` buffers for the plan's ufunc steps would close most of it."
+    ),
+    "cnn-jit-vs-gluon": (
+        "The jitted step still calls MXNet operator by operator (`_imperative_invoke` and one `mxnet.autograd.grad` "
+        "per recorded conv/pool backward), and the affine layers run on NumPy, so the pooled activations are read "
+        "to the host and their gradient sent back every step (the host reads in the profile). Gluon's hybridized "
+        "step is one cached graph with static memory. What would close it: replaying each MXNet segment (conv, "
+        "relu, pool and their backward) as one cached MXNet graph, as `hybridize()` does (MXNet 1.9.1 has no mode "
+        "that turns imperative `mxnet.numpy` calls into one, so this means building the symbol from the trace), "
+        "and keeping the affine layers on MXNet when the segment before them ran there."
+    ),
 }
 
 
@@ -169,12 +191,15 @@ def _targets(data: dict) -> list[str]:
             context.append(f"best rounds {_ratio(t['best_round_ratio'])}")
         if t.get("ratio_vs_1_thread") is not None:
             context.append(f"vs 1-thread PyTorch {_ratio(t['ratio_vs_1_thread'])}")
-        rows.append([t["text"], f"{_fmt(t['imperdl'])} {unit}", f"{t['peer']}: {_fmt(t['peer_value'])} {unit}",
+        row = f" ({t['row']})" if t.get("row") else ""
+        rows.append([t["text"], f"{_fmt(t['imperdl'])} {unit}{row}", f"{t['peer']}: {_fmt(t['peer_value'])} {unit}",
                      _ratio(t["ratio"]), f"≤ {t['limit']}x", verdict, ", ".join(context) or "–"])
+    jit = (" Targets marked *(imperdl jit)* read the row that runs the whole step under `imperdl.jit` (default "
+           "policy) instead." if any(t.get("row") for t in data["targets"]) else "")
     return ["## Targets", "",
             "Read from the imperdl row with the default policy; ratio = imperdl / peer, medians of this run. For "
             "context (not the verdict): the ratio of the two best rounds, which load spikes disturb less, and for "
-            "PyTorch targets the ratio against PyTorch pinned to one thread.", "",
+            f"PyTorch targets the ratio against PyTorch pinned to one thread.{jit}", "",
             *_table(["target", "imperdl", "peer", "ratio", "limit", "verdict", "context"], rows,
                     ["---", "---:", "---", "---:", "---:", "---", "---"]), *_thread_caveat(data)]
 
@@ -263,16 +288,17 @@ def _missed(data: dict) -> list[str]:
     for t in missed:
         lines += [f"### {t['text']} ({_ratio(t['ratio'])}, limit {t['limit']}x)", ""]
         lines += [CLOSING_NOTES.get(t["id"], "No analysis recorded for this target yet."), ""]
-        prof = profiles.get(t["workload"])
+        row = t.get("row", REFERENCE)
+        prof = profiles.get(t["workload"] if row == REFERENCE else f"{t['workload']} {row.removeprefix('imperdl ')}")
         if t["workload"] == "memory":
             lines += _memory_profile(data["workloads"].get("memory", {}), prof)
         elif prof and "error" not in prof:
-            lines += _profile(t["workload"], prof)
+            lines += _profile(t["workload"], prof, "default policy" if row == REFERENCE else row)
     return lines
 
 
-def _profile(name: str, prof: dict) -> list[str]:
-    lines = [f"Profile of one imperdl step ({name}, default policy): {prof['seconds_per_step'] * 1e3:.1f} ms per "
+def _profile(name: str, prof: dict, row: str = "default policy") -> list[str]:
+    lines = [f"Profile of one imperdl step ({name}, {row}): {prof['seconds_per_step'] * 1e3:.1f} ms per "
              f"step; {_ops(prof['ops_per_step'])}; {prof['copies_per_step']} copies between backends and "
              f"{prof['syncs_per_step']} host reads of MXNet data per step."]
     if prof.get("time_by_origin"):

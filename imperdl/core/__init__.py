@@ -20,6 +20,7 @@ from .autograd import (
     value_and_grad,
 )
 from .backends.mxnet_compat import GPUUnusableWarning, MXNetUnavailableError
+from .capture import JitError, jit
 from .convolution import avg_pool2d, conv2d, max_pool2d
 from .customop import CustomOp, customop
 from .dispatch import Primitive
@@ -68,5 +69,5 @@ __all__ = [
     "InPlaceGradientError", "Function", "conv2d", "max_pool2d", "avg_pool2d", "relu", "sigmoid",
     "primitive", "defvjp", "defvjp_argnum", "defvjp_argnums", "defjvp", "defjvp_argnum", "make_jvp", "check_grads",
     "quick_grad_check", "grad_and_aux", "grad_named", "deriv", "make_hvp", "tensor_jacobian_product",
-    "vector_jacobian_product", "hessian_tensor_product",
+    "vector_jacobian_product", "hessian_tensor_product", "jit", "JitError",
 ]

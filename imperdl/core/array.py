@@ -26,6 +26,8 @@ from . import signature as _signature
 from . import statistics as _stats
 from .backends import BACKENDS, NAMES
 from .backends.mxnet_inputs import is_mx, wrap
+from .recording import state as _rec
+from .recording import value_read as _value_read
 
 _DEBUG = logging.DEBUG
 _EXPORTED = float("nan")  # the version of memory NumPy may write behind our back: unequal to every version seen
@@ -327,6 +329,8 @@ class Array:
     # ------------------------------------------------------------------ conversions
     def asnumpy(self) -> numpy.ndarray:
         """A NumPy copy of the value (independent of this array)."""
+        if _rec.stack:
+            _value_read(self, ".asnumpy()")
         return numpy.array(self._get(0), copy=True)
 
     def wait_to_read(self) -> None:
@@ -339,6 +343,8 @@ class Array:
         """NumPy's view of this array: like ``numpy.asarray(ndarray)``, it aliases the array's memory, and writes
         through it (``numpy.nditer(a, op_flags=['readwrite'])``) reach the array (see ``_export``). NumPy 2
         passes ``copy``: True -> a fresh array, False -> no copy or ValueError."""
+        if _rec.stack:
+            _value_read(self, "numpy.asarray()")
         if self._node is not None:
             _leaving(self, "numpy.asarray() (called by NumPy, e.g. numpy_array.dot(x))", "array")
         if copy:
@@ -398,24 +404,34 @@ class Array:
             yield self[i]
 
     def __bool__(self) -> bool:
+        if _rec.stack:
+            _value_read(self, "bool()")
         return bool(self._get(0))
 
     def __float__(self) -> float:
+        if _rec.stack:
+            _value_read(self, "float()")
         if self._node is not None:
             _leaving(self, "float()", "number")
         return float(self._get(0))
 
     def __int__(self) -> int:
+        if _rec.stack:
+            _value_read(self, "int()")
         if self._node is not None:
             _leaving(self, "int()", "number")
         return int(self._get(0))
 
     def __complex__(self) -> complex:
+        if _rec.stack:
+            _value_read(self, "complex()")
         if self._node is not None:
             _leaving(self, "complex()", "number")
         return complex(self._get(0))
 
     def __index__(self) -> int:
+        if _rec.stack:
+            _value_read(self, "operator.index()")
         return operator.index(self._get(0))
 
     def __repr__(self) -> str:
@@ -431,22 +447,30 @@ class Array:
         return bool((self == value).any())
 
     def item(self, *args):
+        if _rec.stack:
+            _value_read(self, ".item()")
         if self._node is not None:
             _leaving(self, ".item()", "number")
         return self._get(0).item(*args)
 
     def tolist(self):
+        if _rec.stack:
+            _value_read(self, ".tolist()")
         if self._node is not None:
             _leaving(self, ".tolist()", "number")
         return self._get(0).tolist()
 
     def tobytes(self, order="C") -> bytes:
+        if _rec.stack:
+            _value_read(self, ".tobytes()")
         if self._node is not None:
             _leaving(self, ".tobytes()", "number")
         return self._get(0).tobytes(order)
 
     @property
     def flat(self):
+        if _rec.stack:
+            _value_read(self, ".flat")
         if self._node is not None:
             _leaving(self, ".flat", "array")
         v = self._get(0).view()
@@ -533,6 +557,8 @@ def host_view(x) -> numpy.ndarray:
     unlike ``numpy.asarray`` it is allowed on traced arrays, as those uses never need a gradient."""
     if type(x) is not Array:
         return numpy.asarray(x)
+    if _rec.stack:
+        _value_read(x, "a host value taken by a gradient rule or index (imperdl.core.array.host_view)")
     v = x._get(0).view()
     v.flags.writeable = False
     return v
@@ -546,6 +572,10 @@ def _store_into(out, value) -> None:
     if isinstance(out, Array):
         out._assign(value if isinstance(value, Array) else _from_host(value))
     else:
+        if _rec.stack:
+            from .recording import refuse
+
+            refuse("writes a result into a NumPy array (out= or an in-place operator on a numpy.ndarray)")
         numpy.copyto(out, numpy.asarray(value), casting="same_kind")
 
 
@@ -565,6 +595,8 @@ def _to_host_tree(x):
     """Arrays inside ``x`` (a value, list, tuple or dict) replaced by their host data (MXNet arrays too)."""
     t = type(x)
     if t is Array:
+        if _rec.stack:
+            _value_read(x, "a NumPy function imperdl does not record")
         return x._get(0)
     if t is list or t is tuple:
         return t(_to_host_tree(e) for e in x)

@@ -26,6 +26,10 @@ def _as_array(x) -> Array:
     a = numpy.asarray(x)
     if a.dtype.kind not in "fc":
         a = a.astype(numpy.float64)
+    if state.stack:  # through dispatch, so that a jit trace sees where this array came from
+        from .registry import primitive
+
+        return primitive("asarray")(a)
     return Array(a)
 
 
@@ -339,13 +343,14 @@ def checkpoint(f: Callable) -> Callable:
         if not state.stack:
             return f(*args, **kwargs)
         saved = state.stack[:]
-        del state.stack[:]
+        state.stack[:] = [r for r in saved if r.capturing]  # a jit tracer records the calls themselves
         try:
             ans = f(*args, **kwargs)
         finally:
             state.stack[:] = saved
         for tape in saved:
-            tape.record(entry, args, kwargs, ans)
+            if not tape.capturing:
+                tape.record(entry, args, kwargs, ans)
         return ans
 
     return wrapped

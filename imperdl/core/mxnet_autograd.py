@@ -169,4 +169,26 @@ def mxnet_backward(pos, g, ans, args):
     graph = graph_of(ans)
     if graph is None or pos not in graph.positions or not usable(g, args):
         return None
-    return input_grads(graph, g)[pos]
+    res = input_grads(graph, g)[pos]
+    if _tape_state.stack:
+        for r in _tape_state.stack:
+            if r.capturing:  # a jit trace replays this backward from the replayed forward's own record
+                r.record_call(replay_backward, (ans, g, pos), res)
+    return res
+
+
+def replay_backward(ans, g, pos):
+    """``mxnet_backward`` on raw MXNet values (a jit plan's step): ``ans`` carries its forward's record."""
+    first = ans[0] if type(ans) in (tuple, list) else ans
+    return input_grads(first._imperdl_graph, g)[pos]._data[1]
+
+
+def with_mask(fn, mask, *args, **kwargs):
+    """``fn`` run as a RecordedOp's implementation whose traced arguments are ``mask`` (a jit plan's step: the
+    forward records MXNet's backward as it did in the trace)."""
+    c = _call
+    prev, c.mask = c.mask, mask
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        c.mask = prev

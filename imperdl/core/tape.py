@@ -15,13 +15,12 @@ view operations through dispatch, so it is recorded too: views always carry the 
 """
 from __future__ import annotations
 
-import threading
-
 import numpy
 
 from .array import Array
 from .reads import Absent, Plan, plan_for
 from .reads import absent as _absent
+from .recording import state  # the stack tapes and jit tracers share (re-exported here)
 
 
 class NoGradientError(NotImplementedError):
@@ -32,12 +31,6 @@ class InPlaceGradientError(RuntimeError):
     """An in-place update that the tape cannot express functionally touched an array being differentiated."""
 
 
-class _State(threading.local):
-    def __init__(self):
-        self.stack = []  # active tapes of this thread, innermost last
-
-
-state = _State()
 
 
 _NO_KW: dict = {}  # (shared by entries of calls without keywords; rules only read it)
@@ -154,6 +147,8 @@ def _is_differentiable(x) -> bool:
 
 class Tape:
     """One recording. ``watch`` makes leaves, dispatch calls ``record``, ``backward`` walks it in reverse."""
+
+    capturing = False  # (a jit tracer, which shares the stack, says True)
 
     def __init__(self):
         self.entries: list = []
@@ -503,7 +498,9 @@ def on_assign(target, src, through_view: bool = True) -> None:
 def check_mutation(arr, what: str) -> None:
     """In-place NumPy functions (copyto, put, shuffle, ...) cannot be recorded: refuse them on traced arrays."""
     for tape in state.stack:
-        if tape.traces(arr):
+        if tape.capturing:
+            tape.check_mutation(arr, what)
+        elif tape.traces(arr):
             raise InPlaceGradientError(
                 f"imperdl.numpy.{what} writes its argument in place, which cannot be differentiated; "
                 "write the computation functionally (e.g. with np.where or indexing assignment)"

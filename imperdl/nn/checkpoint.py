@@ -105,7 +105,8 @@ def _encode(x, arrays: dict, where: str):
     if a.dtype.hasobject:
         raise TypeError(f"save_checkpoint: object arrays cannot be stored without pickle ({where})")
     key = f"a{len(arrays)}"
-    arrays[key] = numpy.ascontiguousarray(a)
+    # (NumPy 1's ascontiguousarray makes a 0-d array 1-d; a 0-d array is contiguous already)
+    arrays[key] = a if a.flags.c_contiguous else numpy.ascontiguousarray(a)
     return {"__array__": key}
 
 

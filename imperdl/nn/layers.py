@@ -15,7 +15,7 @@ from typing import Any
 import numpy as onp
 
 import imperdl.numpy as np
-from imperdl.core import avg_pool2d, conv2d, max_pool2d, stop_gradient
+from imperdl.core import Array, avg_pool2d, conv2d, max_pool2d, stop_gradient
 from imperdl.core import relu as _relu
 from imperdl.core import sigmoid as _sigmoid
 
@@ -42,9 +42,11 @@ def _check_keys(name: str, param: dict, allowed: set) -> None:
         raise ValueError(f"{name}: unknown parameter(s) {unknown}; expected some of {sorted(allowed)}")
 
 
-def _labels(name: str, y: Any, n: int) -> onp.ndarray:
-    """Integer labels as a NumPy index array (labels are constants: never differentiated)."""
-    y = onp.asarray(y)
+def _labels(name: str, y: Any, n: int):
+    """Integer labels as an index array (labels are constants: never differentiated). An imperdl Array stays one:
+    read on the host, a jit trace could not replay new labels."""
+    if type(y) is not Array:
+        y = onp.asarray(y)
     if y.dtype.kind not in "iu":
         raise TypeError(f"{name}: labels must be integers, got dtype {y.dtype}")
     if y.shape != (n,):
@@ -300,7 +302,7 @@ def svm_loss(x: Any, y: Any):
     n, c = x.shape
     y = _labels("svm_loss", y, n)
     correct = np.reshape(x[onp.arange(n), y], (n, 1))
-    others = onp.ones((n, c), dtype=x.dtype)
+    others = np.ones((n, c), dtype=x.dtype)
     others[onp.arange(n), y] = 0
     return np.sum(np.maximum(x - correct + 1, 0) * others) / n
 

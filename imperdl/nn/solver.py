@@ -32,6 +32,12 @@ interrupted-and-resumed run ends with exactly the parameters of an uninterrupted
 An explicit ``seed=`` also reseeds them when training starts, so two runs with the same seed draw the same
 minibatches and the same dropout masks.
 
+Whole-step capture (``jit=True``, ``solver_jit.py``): after one or two eager steps, the step -- loss, gradients
+and the update of every parameter and its optimiser state -- runs as one ``imperdl.jit`` function, traced once per
+learning rate and batch shape and then replayed without per-op dispatch or tape work, with the same numbers. The
+model's Python runs only when the step is traced; ``bn_params`` / ``aux_params`` go through the step. With several
+``kvstore`` workers only the loss and gradients are jitted (they are summed across workers before the update).
+
 Data parallel (``kvstore='dist_sync'``, run under ``python -m imperdl.launch -n N``; under plain ``python`` it is
 one process and nothing changes): ``train()`` joins the run (``imperdl.distributed.init``), rank 0 resumes from
 the checkpoint if asked and sends its whole training state (parameters, optimiser state, sampling generator, data
@@ -72,7 +78,8 @@ from .model import ModelBase
 __all__ = ["Solver", "NonFiniteLossError"]
 
 _COMMON = {"update_rule", "optim_config", "lr_decay", "num_epochs", "print_every", "verbose",
-           "checkpoint_name", "checkpoint_every", "resume", "seed", "num_val_samples", "task_type", "kvstore"}
+           "checkpoint_name", "checkpoint_every", "resume", "seed", "num_val_samples", "task_type", "kvstore",
+           "jit"}
 _KVSTORES = (None, "dist_sync", "dist_device_sync", "local", "device")
 _LOSS_KEY = "\0loss"  # the loss travels with the gradients (a name no parameter has)
 _DICT_ONLY = {"batch_size"}
@@ -172,7 +179,8 @@ class Solver:
     pickle per epoch), checkpoint_every (steps; default: every epoch), resume (a checkpoint path, or True for
     checkpoint_name when that file exists), seed (minibatch sampling, and imperdl's global generators at the
     start of training and at each checkpoint), kvstore ('dist_sync': data-parallel training when started with
-    ``python -m imperdl.launch -n N``, one process otherwise; see the module docstring).
+    ``python -m imperdl.launch -n N``, one process otherwise; see the module docstring), jit (True: the whole step
+    under ``imperdl.jit``; see docs/jit.md).
     """
 
     def __init__(self, model, data=None, test_iter=None, **kwargs: Any):
@@ -231,6 +239,11 @@ class Solver:
                     "set_optimizer and update_on_server)" if self.kvstore == "dist_async" else "")
             raise ValueError(f"Solver: kvstore must be one of {_KVSTORES}, got {self.kvstore!r}{hint}")
         self._world = None  # (rank, size) once a distributed run has started
+        jit = kwargs.pop("jit", False)
+        if not isinstance(jit, bool):
+            raise TypeError(f"Solver: jit must be True or False, got {jit!r}")
+        self.jit = jit
+        self._jit = None  # the JitStep (solver_jit.py), made on the first step with jit=True
 
         seed = kwargs.pop("seed", None)
         self._seed_given = seed is not None
@@ -443,28 +456,65 @@ class Solver:
         loss = total.pop(_LOSS_KEY)
         return total, loss
 
+    @property
+    def jit_traces(self) -> int:
+        """How many times ``jit=True`` traced the training step (0 for eager training): once, plus once per new
+        learning rate (``lr_decay``) or batch shape."""
+        return 0 if self._jit is None else self._jit.traces
+
     def _step(self, batch: DataBatch) -> None:
         t = self._step_count
+        jitted = self._jit_ready()
+        whole = jitted and self._jit.update  # the update inside the jitted step too
         if self._parallel:
             shard, weight = self._shard(batch)
-            grads, loss = self._grads_and_loss(shard)
+            if jitted:
+                grads, loss, aux = self._jit(shard)
+                self._jit.apply_aux(aux)
+            else:
+                grads, loss = self._grads_and_loss(shard)
             grads, loss = self._combine(dict(grads), loss, weight)
+        elif whole:
+            new_params, new_configs, aux, grads, loss = self._jit(batch)
+        elif jitted:
+            grads, loss, aux = self._jit(batch)
+            self._jit.apply_aux(aux)
         else:
             grads, loss = self._grads_and_loss(batch)
-        self._ring.append((t, dict(self.model.params), {k: dict(c) for k, c in self.optim_configs.items()}, grads))
+        before = {k: dict(c) for k, c in self.optim_configs.items()}
+        self._ring.append((t, dict(self.model.params), before, grads))
         self._settle()  # the previous step's loss: its computation is long finished
         self._pending = (t, self.epoch, loss)
         if t % self.print_every == 0:
             self._settle()
             self._log(f"(Iteration {t + 1} / {self._total_steps or '?'}) loss: {self.loss_history[-1]:f}")
-        for k, w in self.model.params.items():
-            next_w, config = self.update_rule(w, grads[k], self.optim_configs[k])
-            self.model.params[k] = next_w
-            self.optim_configs[k] = config
+        if whole:  # the update ran inside the jitted step: rebind its results
+            self.model.params.update(new_params)
+            self.optim_configs.update(new_configs)
+            self._jit.apply_aux(aux)
+        else:
+            for k, w in self.model.params.items():
+                next_w, config = self.update_rule(w, grads[k], self.optim_configs[k])
+                self.model.params[k] = next_w
+                self.optim_configs[k] = config
+            if self.jit and not jitted:
+                self._jit.observe(before, self.optim_configs)
         self._step_count = t + 1
         self._epoch_step += 1
         if self._bar is not None:
             self._bar.update(1)
+
+    def _jit_ready(self) -> bool:
+        """With jit=True: whether this step runs jitted. The first step of a run is eager (it decides how the
+        model's gradients are computed); so is the next if the update rule was still adding state to its config
+        (see solver_jit.py: the eager steps show which config scalars change every step)."""
+        if not self.jit:
+            return False
+        if self._jit is None:
+            from .solver_jit import JitStep
+
+            self._jit = JitStep(self, update=not self._parallel)
+        return self._jit.ready and self._grad_mode is not None
 
     # ------------------------------------------------------------------ lazy loss and non-finite handling
     def _settle(self) -> None:

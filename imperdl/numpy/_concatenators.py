@@ -16,6 +16,10 @@ from ..core.lift import traced as _traced
 
 def _host(x):
     if type(x) is Array:
+        from ..core.recording import state, value_read
+
+        if state.stack:
+            value_read(x, "numpy's r_/c_ on an imperdl Array")
         return x._get(0)
     if type(x) in (list, tuple):
         return type(x)(_host(e) for e in x)

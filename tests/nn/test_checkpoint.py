@@ -38,6 +38,15 @@ def test_round_trip(tmp_path):
     assert os.listdir(tmp_path) == ["ck.npz"], "no temporary file may stay behind"
 
 
+def test_zero_d_arrays_keep_their_shape(tmp_path):
+    """A 0-d array (Solver(jit=True) keeps Adam's step count as one) comes back 0-d: as a 1-element 1-d array it
+    would promote float32 parameters to float64 in the next update."""
+    save_checkpoint(tmp_path / "ck.npz", {"t": onp.asarray(3), "a": Array(onp.float32(0.5))})
+    got = load_checkpoint(tmp_path / "ck.npz")
+    assert got["t"].shape == () and got["t"].dtype == onp.int64 and int(got["t"]) == 3
+    assert got["a"].shape == () and got["a"].dtype == onp.float32
+
+
 def test_the_file_is_a_plain_npz_without_pickles(tmp_path):
     path = tmp_path / "ck.npz"
     save_checkpoint(path, sample_state())

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as onp
 
+from ..recording import capturing
 from . import defvjp, defvjp_argnums
-from .util import dtype_of, gather_grad, host, index_map, shape_of, unbroadcast
+from .util import dtype_of, gather_grad, host, index_map, shape_of, traced_source, unbroadcast
 
 
 def _np():
@@ -66,7 +67,8 @@ def _getitem(g, ans, a, key):
     """Basic keys: reshape and zero-pad ``g`` back (dense, stays on its device); others: scatter-add."""
     plan = _basic_plan(shape_of(a), key)
     if plan is None or 0 in plan[0]:
-        return gather_grad(g, a, index_map(a)[host(key)])
+        src = traced_source(a, key)
+        return gather_grad(g, a, index_map(a)[host(key)] if src is None else src)
     np = _np()
     kept, widths, flips = plan
     if shape_of(g) != kept:
@@ -84,8 +86,13 @@ defvjp("ndarray.__getitem__", _getitem, reads=(1,))  # the key; of the array, it
 def _setitem(pos, g, ans, args, kwargs):
     old, key, value = args
     if pos == 0:
-        keep = onp.ones(shape_of(old), dtype=dtype_of(g) if onp.issubdtype(dtype_of(g), onp.inexact) else float)
-        keep[host(key)] = 0
+        dt = dtype_of(g) if onp.issubdtype(dtype_of(g), onp.inexact) else float
+        if capturing():  # (a jit trace: the key's values may change from call to call, write it by dispatch)
+            keep = _np().ones(shape_of(old), dtype=dt)
+            keep[key] = 0
+        else:
+            keep = onp.ones(shape_of(old), dtype=dt)
+            keep[host(key)] = 0
         return g * keep
     if pos == 2:
         gv = g[key]

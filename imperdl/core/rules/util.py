@@ -67,6 +67,17 @@ def host(x):
     return x
 
 
+def traced_source(x, key):
+    """``index_map(x)[key]`` computed by dispatch, for a jit trace whose key holds arrays (their values change from
+    call to call: a host read would replay stale positions), else None. Gathers give no fill positions."""
+    from ..array import Array
+    from ..recording import capturing
+
+    if not capturing() or not any(type(k) is Array for k in (key if type(key) is tuple else (key,))):
+        return None
+    return _np().asarray(index_map(x))[key]
+
+
 def index_map(x) -> onp.ndarray:
     """``arange(x.size)`` shaped like ``x``: run a gather on it to learn which element went where."""
     shape = shape_of(x)
@@ -83,8 +94,11 @@ def gather_grad(g, x, source):
     np = _np()
     shape = shape_of(x)
     size = int(onp.prod(shape, dtype=onp.int64))
-    idx = onp.asarray(source, dtype=onp.int64).ravel()
-    fill = bool((idx < 0).any())
+    if not isinstance(source, onp.ndarray):  # an Array of positions, computed by dispatch (``traced_source``)
+        idx, fill = np.ravel(source), False
+    else:
+        idx = onp.asarray(source, dtype=onp.int64).ravel()
+        fill = bool((idx < 0).any())
     if fill:
         idx = onp.where(idx < 0, size, idx)
     n = size + 1 if fill else size
