@@ -468,9 +468,7 @@ def _fit(gi, x, prim, pos):
 
 def record(prim, args, kwargs, result) -> None:
     """Called by dispatch after each primitive while some tape is active."""
-    if prim.nondiff:
-        return
-    if prim.sequences is not None:
+    if prim.sequences is not None and not prim.nondiff:  # (a nondiff call still reaches a jit tracer)
         lists = False
         for a in args:  # (_has_list inline: this runs for every recorded call)
             t = type(a)
