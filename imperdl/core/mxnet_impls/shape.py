@@ -268,8 +268,15 @@ def _flip_axes(x, axes):
 
 
 def _repeat(a, repeats, axis=None):
-    """``mx.np.repeat`` with zero repeats drops the other axes; build that empty result by slicing."""
-    if operator.index(repeats) == 0:
+    """``mx.np.repeat`` with zero repeats drops the other axes, and with a zero-size input fails a shape check:
+    build those empty results directly."""
+    n = operator.index(repeats)
+    if a.size == 0 and n > 0:
+        if axis is None:
+            return mnp().zeros((0,), dtype=a.dtype)
+        ax = normalize_axis_tuple(_tup(axis), a.ndim)[0]
+        return mnp().zeros(a.shape[:ax] + (a.shape[ax] * n,) + a.shape[ax + 1:], dtype=a.dtype)
+    if n == 0:
         if axis is None:
             return mnp().reshape(a, (-1,))[0:0]
         ax = normalize_axis_tuple(_tup(axis), a.ndim)[0]
