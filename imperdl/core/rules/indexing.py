@@ -69,14 +69,19 @@ def _getitem(g, ans, a, key):
     if plan is None or 0 in plan[0]:
         src = traced_source(a, key)
         return gather_grad(g, a, index_map(a)[host(key)] if src is None else src)
-    np = _np()
+    return place_basic(g, plan, _np())
+
+
+def place_basic(g, plan, ns):
+    """``g``, the gradient of a basic index's result, laid back into the indexed array's shape by ``_basic_plan``'s
+    plan with ``ns``'s reshape/flip/pad: imperdl.numpy (recorded) here, NumPy itself in the host twin (rules/raw)."""
     kept, widths, flips = plan
     if shape_of(g) != kept:
-        g = np.reshape(g, kept)
+        g = ns.reshape(g, kept)
     if flips:
-        g = np.flip(g, flips)
+        g = ns.flip(g, flips)
     if any(w != (0, 0) for w in widths):
-        g = np.pad(g, widths)
+        g = ns.pad(g, widths)
     return g
 
 

@@ -20,7 +20,7 @@ from ..array import Array
 from ..dispatch import _np_arg as host
 from ..reads import Absent
 from ..registry import in_numpy, primitive
-from .indexing import _basic_plan
+from .indexing import _basic_plan, place_basic
 from .util import shape_of
 
 _multiply, _true_divide, _negative, _subtract = onp.multiply, onp.true_divide, onp.negative, onp.subtract
@@ -104,14 +104,7 @@ def _getitem(pos, g, ans, args):
     plan = _basic_plan(shape_of(a), key)
     if plan is None or 0 in plan[0]:
         return NotImplemented  # (the general scatter-add)
-    kept, widths, flips = plan
-    if onp.shape(g) != kept:
-        g = onp.reshape(g, kept)
-    if flips:
-        g = onp.flip(g, flips)
-    if any(w != (0, 0) for w in widths):
-        g = onp.pad(g, widths)
-    return g
+    return place_basic(g, plan, onp)
 
 
 def _h(f):
