@@ -789,3 +789,16 @@ def test_kept_loss_does_not_keep_the_tape_alive():
     v, _ = value_and_grad(f)(np.array(X3))
     gc.collect()
     assert tapes[1]() is None and v._node is None
+
+
+@pytest.mark.parametrize("policy", ["only_numpy", "prefer_mxnet", "cost_aware"])
+@pytest.mark.parametrize("f", [lambda v: np.sum(np.remainder(v, 2**64)), lambda v: np.sum(np.add(v, 2**64) * v),
+                               lambda v: np.sum(np.subtract(-(2**64), v)), lambda v: np.remainder(v[0], 2**64)])
+def test_object_dtype_result_of_a_traced_array_raises(f, policy):
+    """A Python int beyond int64/uint64 makes NumPy compute with Python objects (dtype object; its sum is a plain
+    float). The tape cannot follow that (the gradient came back as zeros): the call says so."""
+    imperdl.set_global_policy(policy)
+    x = onp.array([4.2, -3.1])
+    assert onp.asarray(np.add(np.array(x), 2**64)).dtype == object  # the forward alone is NumPy's
+    with pytest.raises(TypeError, match=r"imperdl\.numpy\.\w+\(.*dtype object.*float"):
+        grad(f)(np.array(x))

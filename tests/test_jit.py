@@ -457,3 +457,31 @@ def test_mxnet_symbol_function_refused():
     fn = Function(sym.Flatten(sym.Variable("x")), name="flat")
     with pytest.raises(JitError, match=r"flat.*runs outside imperdl's dispatch.*test_jit.py:\d+"):
         jit(lambda x: fn(x=x) * 2)(_data(2, 3, 2))
+
+
+@pytest.mark.parametrize("policy", ["only_numpy", "prefer_mxnet"])
+def test_replay_error_names_the_operator_and_leaves_inputs_unchanged(policy):
+    """A value the trace did not meet makes the replay fail: the error is eager's (operator and shapes, not the
+    backend's bare text), and an in-place update before the failing step is not half applied."""
+    imperdl.set_global_policy(policy)
+
+    @jit
+    def step(a, w, i):
+        w += 1.0
+        return np.linalg.inv(a) + np.take(w, i)
+
+    w = np.array(onp.ones(3))
+    for _ in range(2):  # (under prefer_mxnet the first update moves w to MXNet: a second signature)
+        step(np.array(onp.eye(2)), w, np.array([0]))
+    traces = step.traces
+    onp.testing.assert_array_equal(w.asnumpy(), 3.0)
+    with pytest.raises(onp.linalg.LinAlgError, match=r"^imperdl\.numpy\.linalg\.inv\(float64\[2, 2\]\): Singular"):
+        step(np.array(onp.zeros((2, 2))), w, np.array([0]))
+    onp.testing.assert_array_equal(w.asnumpy(), 4.0)  # eager's semantics: the update ran before inv raised
+    with pytest.raises(IndexError, match=r"^imperdl\.numpy\.take\(float64\[3\], int64\[1\]\): index 7"):
+        step(np.array(onp.eye(2)), w, np.array([7]))
+    onp.testing.assert_array_equal(w.asnumpy(), 5.0)
+    out = step(np.array(onp.eye(2)), w, np.array([2]))  # the plan still serves
+    onp.testing.assert_array_equal(out.asnumpy(), onp.eye(2) + 6.0)
+    if policy == "only_numpy":  # (under prefer_mxnet the eager run may leave w on other backends: one retrace)
+        assert step.traces == traces

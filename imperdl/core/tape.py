@@ -141,6 +141,18 @@ class _ViewWrite:
         return apply_chain(g, self.chain)
 
 
+def _object_result(prim, args, kwargs):
+    """A traced value that NumPy turned into Python objects (an int beyond int64/uint64 in the call): its later
+    results are plain Python numbers no tape can follow, so a gradient would silently be zero."""
+    raise TypeError(f"{prim.space}.{prim.name}({_dispatch.describe_args(args, kwargs)}): the result has dtype "
+                    "object (NumPy computes with Python objects when an integer does not fit int64/uint64), which "
+                    "has no gradient; pass that number as a float")
+
+
+def _huge_int(x) -> bool:
+    return type(x) is int and not -(2**63) <= x < 2**64
+
+
 def _is_differentiable(x) -> bool:
     return type(x) is Array and x.dtype.kind in "fc"
 
@@ -198,6 +210,8 @@ class Tape:
             return
         if type(res) is Array:  # (the common result: one Array)
             if res.dtype.kind not in "fc":
+                if res.dtype.kind == "O":
+                    _object_result(prim, args, kwargs)
                 return  # integer/bool results carry no gradient
             for a in args:
                 if a is res:
@@ -207,6 +221,8 @@ class Tape:
             multi = len(res) if isinstance(res, (tuple, list)) else 0  # (NumPy 2's linalg returns namedtuples)
             outs = res if multi else (res,)
             if not any(_is_differentiable(o) for o in outs):
+                if type(res) in (float, complex) and any(_huge_int(a) for a in (*args, *kwargs.values())):
+                    _object_result(prim, args, kwargs)  # (a 0-d object computation returns a Python number)
                 return
             if any(o is a for o in outs for a in args):
                 return

@@ -98,3 +98,15 @@ def assert_same_outcome(got, ref, where: str, only_mxnet: bool = False) -> None:
         return
     assert ref[0] == "value", f"{where}: NumPy raised {type(ref[1]).__name__}: {ref[1]}; imperdl returned {got[1]!r}"
     assert_same_value(got[1], ref[1], where)
+
+
+def numeric_grad(f, x, eps=1e-6):
+    """Central differences of scalar ``f`` at ``x``, in float64."""
+    x = onp.array(x, dtype=float)
+    g = onp.zeros_like(x)
+    for i in onp.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[i] += eps
+        down[i] -= eps
+        g[i] = (f(up) - f(down)) / (2 * eps)
+    return g

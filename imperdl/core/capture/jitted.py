@@ -122,10 +122,20 @@ class Jitted:
         key, leaves, pol = self._key(args, kwargs)
         plan = self._plans.get(key)
         if plan is not None:
-            out = plan(leaves)
+            try:
+                out = plan(leaves)
+            except Exception:
+                return self._eager(args, kwargs)
             if out is not RETRACE:
                 return out
         return self._trace(key, leaves, pol, args, kwargs)
+
+    def _eager(self, args, kwargs):
+        """A replay that raised (a value the trace did not meet: a singular matrix, an index out of range) runs
+        ``f`` as it would without jit: the error names the operator and its arguments' shapes, as eager's does
+        (the replay's own is the backend's bare text). A plan writes its in-place updates back only at its end,
+        so the failed replay changed nothing."""
+        return self.fun(*args, **kwargs)
 
     def _trace(self, key, leaves, pol, args, kwargs):
         seen: list = []
@@ -135,7 +145,10 @@ class Jitted:
         with self._lock:
             plan = self._plans.get(key)
             if plan is not None:  # another thread traced this signature meanwhile
-                out = plan(leaves)
+                try:
+                    out = plan(leaves)
+                except Exception:
+                    return self._eager(args, kwargs)
                 if out is not RETRACE:
                     return out
             tracer = Tracer(self.name, leaves, seen)

@@ -188,7 +188,7 @@ def _remainder(x, y):
         zero = None if scalar_y else (y == 0)
         if zero is not None:
             r = mnp.where(zero, mnp.full((), numpy.nan, dtype=r.dtype, ctx=r.ctx), r)
-        elif y == 0:
+        elif numpy.asarray(y, dtype=r.dtype) == 0:  # (in the result's dtype: 1e-50 is 0 in float32)
             r = mnp.full(r.shape, numpy.nan, dtype=r.dtype, ctx=r.ctx)
     return r
 
