@@ -485,3 +485,29 @@ def test_replay_error_names_the_operator_and_leaves_inputs_unchanged(policy):
     onp.testing.assert_array_equal(out.asnumpy(), onp.eye(2) + 6.0)
     if policy == "only_numpy":  # (under prefer_mxnet the eager run may leave w on other backends: one retrace)
         assert step.traces == traces
+
+
+def test_probability_and_temporal_losses_replay_new_labels_and_masks():
+    """softmax_cross_entropy (labels or one-hot) and temporal_softmax_loss read their labels and mask as arrays,
+    not on the host: a jit trace replays new ones."""
+    from imperdl.nn import layers
+
+    rng = onp.random.default_rng(5)
+    scores = np.array(rng.standard_normal((2, 3, 4)))
+    prob = np.array(rng.dirichlet(onp.ones(4), 6))
+
+    def loss(s, p, y, onehot, yt, mask):
+        return (layers.softmax_cross_entropy(p, y) + layers.softmax_cross_entropy(p, onehot)
+                + layers.temporal_softmax_loss(s, yt, mask))
+    jg = jit(value_and_grad(loss, (0, 1)))
+    for seed in range(3):
+        r = onp.random.default_rng(seed)
+        y = r.integers(0, 4, 6)
+        args = (np.array(y), np.array(onp.eye(4)[r.integers(0, 4, 6)]), np.array(r.integers(0, 4, (2, 3))),
+                np.array(r.random((2, 3)) < 0.7))
+        v, g = jg(scores, prob, *args)
+        v0, g0 = value_and_grad(loss, (0, 1))(scores, prob, *args)
+        _eq(v, v0)
+        for a, b in zip(g, g0):
+            _eq(a, b)
+    assert jg.traces == 1

@@ -42,11 +42,16 @@ def _check_keys(name: str, param: dict, allowed: set) -> None:
         raise ValueError(f"{name}: unknown parameter(s) {unknown}; expected some of {sorted(allowed)}")
 
 
+def _constant(y: Any):
+    """A target or mask as an array, read where it lives: an imperdl Array stays one (read on the host, a jit
+    trace could not replay new values)."""
+    return y if type(y) is Array else onp.asarray(y)
+
+
 def _labels(name: str, y: Any, n: int):
     """Integer labels as an index array (labels are constants: never differentiated). An imperdl Array stays one:
     read on the host, a jit trace could not replay new labels."""
-    if type(y) is not Array:
-        y = onp.asarray(y)
+    y = _constant(y)
     if y.dtype.kind not in "iu":
         raise TypeError(f"{name}: labels must be integers, got dtype {y.dtype}")
     if y.shape != (n,):
@@ -340,13 +345,13 @@ def softmax_cross_entropy(prob: Any, y: Any):
     prob = np.asarray(prob)
     _check_ndim("softmax_cross_entropy", "prob", prob, 2, "probabilities (N, C)")
     n = prob.shape[0]
-    y_host = onp.asarray(y)
-    if y_host.ndim == 1:
-        labels = _labels("softmax_cross_entropy", y_host, n)
+    y = _constant(y)
+    if y.ndim == 1:
+        labels = _labels("softmax_cross_entropy", y, n)
         return -np.sum(np.log(prob[onp.arange(n), labels])) / n
-    if tuple(y_host.shape) != tuple(prob.shape):
+    if tuple(y.shape) != tuple(prob.shape):
         raise ValueError(f"softmax_cross_entropy: y must be integer labels ({n},) or one-hot {tuple(prob.shape)}, "
-                         f"got shape {y_host.shape}")
+                         f"got shape {tuple(y.shape)}")
     return -np.sum(np.log(prob) * y) / n
 
 
@@ -450,11 +455,10 @@ def temporal_softmax_loss(x: Any, y: Any, mask: Any):
     """
     x = _time_major("temporal_softmax_loss", x)
     n, t, v = x.shape
-    y = onp.asarray(y)
-    mask = onp.asarray(mask)
-    if y.shape != (n, t) or mask.shape != (n, t):
-        raise ValueError(f"temporal_softmax_loss: y {y.shape} and mask {mask.shape} must both be ({n}, {t}) "
-                         f"to match x {tuple(x.shape)}")
+    y, mask = _constant(y), _constant(mask)
+    if tuple(y.shape) != (n, t) or tuple(mask.shape) != (n, t):
+        raise ValueError(f"temporal_softmax_loss: y {tuple(y.shape)} and mask {tuple(mask.shape)} must both be "
+                         f"({n}, {t}) to match x {tuple(x.shape)}")
     y = _labels("temporal_softmax_loss", y.reshape(n * t), n * t)
     logp = _log_softmax(np.reshape(x, (n * t, v)), axis=1)
     picked = logp[onp.arange(n * t), y]

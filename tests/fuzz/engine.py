@@ -214,6 +214,9 @@ def check_gradient(name: str, args: tuple, kwargs: dict) -> None:
     fwd = call_outcome(lambda: getattr(onp, name)(x.copy(), *copy.deepcopy(rest), **kwargs))
     if fwd[0] == "value" and (type(fwd[1]) in (float, complex) or getattr(fwd[1], "dtype", None) is onp.dtype(object)):
         return  # (an int beyond int64/uint64: imperdl refuses that gradient in words, see tests/test_autograd.py)
+    if fwd[0] == "value" and getattr(fwd[1], "dtype", onp.dtype(object)).kind in "fc" and not onp.isfinite(
+            fwd[1]).all():
+        return  # (a NaN/inf value, var with ddof >= n: neither autograd's rule nor differences mean anything there)
     if "where" in kwargs:
         # HIPS autograd's reductions ignore where= (sum(x, where=None) is 0, its autograd gradient 1): NumPy's own
         # function under central differences is the oracle

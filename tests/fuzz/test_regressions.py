@@ -344,6 +344,8 @@ for where in (None, False, onp.array([True, False])):
     engine.check_gradient("sum", (onp.array([1e-4, 10.0]),), {"where": where})
 # (NumPy computes with Python objects: imperdl refuses the gradient in words, autograd is no oracle there)
 engine.check_gradient("remainder", (onp.array(4.23883157), 2**64), {})
+# (NumPy's value is NaN: var divides by max(n - ddof, 0))
+engine.check_gradient("var", (onp.array(5.20374411),), {"where": onp.array(True), "ddof": 2**64})
 print("oracle agrees")
 """
 
