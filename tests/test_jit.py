@@ -511,3 +511,20 @@ def test_probability_and_temporal_losses_replay_new_labels_and_masks():
         for a, b in zip(g, g0):
             _eq(a, b)
     assert jg.traces == 1
+
+
+@pytest.mark.mxnet
+def test_input_on_another_backend_replays_without_retrace():
+    """Where an input lives (host, MXNet, both) is not part of the signature: the plan reads it onto the backend
+    its trace used."""
+    imperdl.set_global_policy("prefer_mxnet")
+    f = jit(lambda x, w: np.sum(np.tanh(np.dot(x, w)) * 2.0))
+    w = _data(3, 2, dtype=onp.float64)
+    host = np.array(onp.linspace(-1, 1, 12).reshape(4, 3))
+    on_mx = host + 0.0  # (prefer_mxnet: the result lives on MXNet only)
+    assert on_mx._data[0] is None and on_mx._data[1] is not None
+    both = host + 0.0
+    both.asnumpy()  # (a host copy beside the MXNet one)
+    for x in (host, on_mx, both, host):
+        _eq(f(x, w), f.fun(x, w))
+    assert f.traces == 1

@@ -202,9 +202,9 @@ def test_prefer_mxnet_trains_as_eager(data):
     imperdl.set_global_policy("prefer_mxnet")
     eager, jitted = train_both(TwoLayerNet, data, update_rule="adam", batch_size=16, num_epochs=1)
     assert_same(eager, jitted)
-    # (measured: 2. The first trace leaves Adam's MXNet-held moments with a host copy as well, which is part of
-    # the signature, so the next step traces once more; then the plan is stable)
-    assert 1 <= jitted.jit_traces <= 2
+    # (the first trace leaves Adam's MXNet-held moments with a host copy as well: where an array lives is not
+    # part of the signature, so that traces no second time)
+    assert jitted.jit_traces == 1
 
 
 # ------------------------------------------------------------------ checkpoints

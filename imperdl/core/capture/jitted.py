@@ -1,8 +1,8 @@
 """``jit(f)``: ``f`` traced once per input signature, replayed as a compiled plan afterwards.
 
-The signature (the cache key) holds the tree structure of the arguments; per array leaf its shape, dtype, which
-backends hold it, whether it is a view and (0-d) whether it stands for a NumPy scalar; other leaves by type and
-value; whether an array is passed twice; the policy and the context.
+The signature (the cache key) holds the tree structure of the arguments; per array leaf its shape, dtype, whether
+it is a view and (0-d) whether it stands for a NumPy scalar; other leaves by type and value; whether an array is
+passed twice; the policy and the context.
 """
 from __future__ import annotations
 
@@ -29,14 +29,15 @@ def _leaf_key(x, leaves: list, name: str):
     t = type(x)
     if t is Array:
         leaves.append(x)
-        d = x._data
         shape = x._shape
         if shape is None:
             shape = x.shape
-        where = (d[0] is not None) + 2 * (d[1] is not None) + 4 * (x._view is not None)
+        # (not which backends hold it: a plan reads each input onto the backend its trace used, copying if need
+        # be, so an array that gained or lost a copy since, as Adam's moments do, needs no second trace)
+        view = x._view is not None
         if shape:
-            return (shape, x._dtype or x.dtype, where)
-        return (shape, x._dtype or x.dtype, where, getattr(x, "_scalar", False))  # (0-d: a NumPy scalar or not)
+            return (shape, x._dtype or x.dtype, view)
+        return (shape, x._dtype or x.dtype, view, getattr(x, "_scalar", False))  # (0-d: a NumPy scalar or not)
     if t is _ndarray:
         leaves.append(x)
         return ("n", x.shape, x.dtype)

@@ -140,8 +140,6 @@ def build(tr: Tracer, out_tpl, name: str):
             rd = f"L[{k}]"
         elif slots[s].b:
             rd = f"MXR(L[{k}])"
-        elif tr.seen_plain[k]:  # (the key holds: on the host, not a view) what _np_arg reads
-            rd = f"L[{k}]._data[0]"
         else:
             rd = f"NP(L[{k}])"
         c.lines.append((False, f"t{s} = {rd}", set(), {f"t{s}"}))

@@ -98,7 +98,6 @@ class Tracer:
                 self.pre[id(o)] = o
         self.pre_bufs = {id(buf): o for o in self.pre.values() for buf in o._data if buf is not None}
         self.np_in = set()  # leaves that are numpy.ndarrays (f sees them as Arrays over the same memory)
-        self.seen_plain = [a._view is None and a._data[0] is not None for a in seen]
         for k, (x, a) in enumerate(zip(leaves, seen)):
             d = a._data
             s = self._new("in", 1 if d[0] is None and d[1] is not None else 0, True, a._ctx)
