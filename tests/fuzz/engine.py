@@ -81,6 +81,9 @@ KNOWN = (
     # then SIGSEGV): NumPy's own bug, met by the reference call and by imperdl's NumPy path alike
     lambda name, args, kw: name.endswith("_like") and any(
         type(v) is int and not 0 <= v < 2**31 for v in _flat(kw.get("shape"))),
+    # an integer beyond uint64 makes NumPy compute with Python ints: power(12, 2**64) never ends (NumPy's own call)
+    lambda name, args, kw: name == "power" and any(
+        type(v) is int and not -(2**63) <= v < 2**64 for v in _flat(args) + _flat(list(kw.values()))),
 )
 
 
