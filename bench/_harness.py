@@ -486,6 +486,10 @@ def thread_settings() -> dict:
             "torch_threads": torch.get_num_threads() if torch is not None else None}
     if "jax" in sys.modules:
         info["jax"] = sys.modules["jax"].__version__
+    if "imperdl" in sys.modules:
+        from imperdl.core import allocator
+
+        info["malloc"] = "imperdl's glibc thresholds" if allocator.applied else "glibc's defaults"
     try:
         import threadpoolctl
 

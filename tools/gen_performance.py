@@ -142,6 +142,8 @@ def _threads(threads: dict) -> list[str]:
         if "mxnet" in th.get("loaded", []):
             parts.append(f"MXNet engine {th.get('MXNET_ENGINE_TYPE') or 'ThreadedEnginePerDevice (its default)'}")
         parts.append(f"OMP_NUM_THREADS={th.get('OMP_NUM_THREADS') or 'unset'}")
+        if th.get("malloc"):
+            parts.append(f"malloc: {th['malloc']}")
         if th.get("threadpools"):
             parts.append("pools: " + "; ".join(th["threadpools"]))
         out.append(f"  - {fam} worker (loads {', '.join(th.get('loaded', [])) or 'NumPy only'}): {', '.join(parts)}")

@@ -1,4 +1,5 @@
 """The engine: Array, primitives and their registry, dispatch and policies, the tape and differential operators."""
+from . import allocator as _allocator  # noqa: F401  (glibc keeps a step's freed buffers for the next: tunes on import)
 from . import mxnet_impls as _mxnet_impls  # noqa: F401  (fills the MXNet column of the registry)
 from . import registry as _registry  # noqa: F401  (builds the Array surface)
 from .activations import relu, sigmoid
