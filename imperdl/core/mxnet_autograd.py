@@ -53,13 +53,16 @@ def record(fn, inputs, positions: dict, train: bool = True, nheads: int | None =
     """
     mx = _mxb._mx
     ins = list(inputs)
-    variables, names = [], []
+    variables, names, bufs = [], [], []
     for i, pos in positions.items():
         v = ins[i].detach()
-        v.attach_grad()
         ins[i] = v
         variables.append(v)
         names.append(pos)
+        bufs.append(mx.np.empty(v.shape, dtype=v.dtype, ctx=v.ctx))
+    # what attach_grad does, without its zero fill of a buffer nothing reads (``autograd.grad`` returns fresh
+    # gradients): a pooling input's is a whole activation, ~1 ms per CNN step
+    mx.autograd.mark_variables(variables, bufs)
     with mx.autograd.record(train_mode=train):
         out = fn(*ins)
     heads = list(out) if isinstance(out, (list, tuple)) else [out]
