@@ -7,10 +7,10 @@ difference of the two totals over ``N * ops`` is the cost of one op, start-up an
 
     python bench/callgrind.py [--steps N] [--json PATH] [--only NAME ...]
 
-Rows: imperdl under ``only_numpy`` and ``prefer_mxnet``, ``imperdl.jit(grad(f))`` (default policy), HIPS
-autograd, PyTorch eager (one thread), plain NumPy (the hand-written forward and backward) and JAX eager (from
-``bench/.venv-jax``, see run_all.py). A row whose library is missing is reported as skipped. Under valgrind every
-program runs ~50x slower: a full table takes several minutes on an idle machine.
+Rows: imperdl under its default policy, ``only_numpy`` and ``prefer_mxnet``, ``imperdl.jit(grad(f))`` (default
+policy), HIPS autograd, PyTorch eager (one thread), plain NumPy (the hand-written forward and backward) and JAX
+eager (from ``bench/.venv-jax``, see run_all.py). A row whose library is missing is reported as skipped. Under
+valgrind every program runs ~50x slower: a full table takes several minutes on an idle machine.
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ CONFIG = {"shape": (10, 10), "ops": 50}
 # row name -> (workload family that builds it, the case's name there)
 ROWS = {
     "numpy (hand-written)": ("numpy", "numpy (hand-written)"),
+    "imperdl default": ("imperdl", "imperdl default"),  # the default policy (cost_aware): the eager targets' row
     "imperdl only_numpy": ("imperdl", "imperdl only_numpy"),
     "imperdl prefer_mxnet": ("imperdl", "imperdl prefer_mxnet"),
     "imperdl jit": ("imperdl", "imperdl jit"),  # jit(grad(f)) under the default policy: the replayed plan

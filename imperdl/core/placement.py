@@ -227,6 +227,7 @@ class CostAwarePolicy(PreferMXNetPolicy):
 
     name = "cost_aware"
     located = True
+    host_backward = True  # (its estimates keep small calls on host values on NumPy: the backward may skip asking)
 
     def __init__(self, table=None, margin: float = 0.1):
         super().__init__()

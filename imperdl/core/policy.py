@@ -36,6 +36,7 @@ class Policy:
     prefers_mxnet = False
     located = False  # True: decisions depend on where the arguments live (dispatch adds that to the cache key)
     numpy_only = False  # every decision is NumPy (set per object in __init__, from the class's ``decide``)
+    host_backward = False  # unobserved backward walks may run host values' rules on NumPy (``tape.unobserved``)
 
     def __init__(self):
         self.caches: dict = {}  # primitive -> {signature: code}

@@ -338,9 +338,12 @@ class Tape:
         """Propagate ``seeds`` ([(reference, gradient)]) to the leaves; return {leaf index: gradient}.
 
         When the walk is unobserved (``unobserved``), gradients flow as host values and rules that have a host
-        twin (``rules.raw``) run it: the same NumPy calls without dispatch. Leaves get Arrays either way.
+        twin (``rules.raw``) run it: the same NumPy calls without dispatch. Under a policy that may place calls on
+        MXNet (``unobserved() == MIXED``) only host values take that path: a gradient or an input that lives on
+        MXNet alone goes through the dispatched rule, and stays where it is. Leaves get Arrays either way.
         """
         host = unobserved()
+        mixed = host == MIXED
         _np_arg, _wrap_np = _dispatch._np_arg, _dispatch._wrap_np
         grads: dict = {}
         start = -1
@@ -376,6 +379,8 @@ class Tape:
                 if g is None:
                     continue
                 raw = getattr(prim, "raw_vjp", None) if host and e.kwargs is _NO_KW else None
+                if raw is not None and mixed and not (_on_host(g) and _on_host(e.ans) and all(map(_on_host, e.args))):
+                    raw = None
                 if raw is not None:
                     if type(g) is Array:
                         g = _np_arg(g)
@@ -388,15 +393,17 @@ class Tape:
                     if gi is None:
                         continue
                     gi = _fit(gi, _input_at(e, pos), prim, pos)
-                    if host and type(gi) is Array:
+                    if host and type(gi) is Array and (not mixed or gi._data[0] is not None):
                         gi = _np_arg(gi)
                 else:
                     gi = _fit_host(gi, e.args[pos], prim, pos)
                 prev = grads.get(parent)
                 if prev is None:
                     grads[parent] = gi
-                elif host:
+                elif host and (not mixed or type(prev) is not Array and type(gi) is not Array):
                     grads[parent] = _add(_np_arg(prev), gi)
+                elif mixed:  # (one of them lives on MXNet: a dispatched add, placed by the policy)
+                    grads[parent] = (prev if type(prev) is Array else _wrap_np(prev)) + gi
                 else:
                     grads[parent] = prev + gi
             if not retain:
@@ -406,13 +413,25 @@ class Tape:
         return leaves
 
 
-def unobserved() -> bool:
-    """Nothing watches the computations run now, and every one of them would run on NumPy: the stack of tapes is
-    empty (no outer tape differentiates them; a jit tracer, which sits on this stack and must see each of them as
-    a dispatched call, is absent too) and the policy is NumPy-only. Backward walks may then skip dispatch."""
+HOST, MIXED = 1, 2  # what ``unobserved`` answers (0: observed)
+
+
+def unobserved() -> int:
+    """Nothing watches the computations run now: the stack of tapes is empty (no outer tape differentiates them;
+    a jit tracer, which sits on this stack and must see each of them as a dispatched call, is absent too).
+    Backward walks may then skip dispatch: for every call (``HOST``) when the policy is NumPy-only; for the calls
+    on host values (``MIXED``) when the policy places by cost, whose estimates send host values' small calls to
+    NumPy anyway (a large one it would have sent to MXNet runs on NumPy too: the same exact result; values that
+    live on MXNet still go to the policy)."""
     if state.stack:
-        return False
-    return (_policy.blocks.inner.get() or _policy.current).numpy_only
+        return 0
+    pol = _policy.blocks.inner.get() or _policy.current
+    return HOST if pol.numpy_only else MIXED if pol.host_backward else 0
+
+
+def _on_host(x) -> bool:
+    """Not an Array that lives on MXNet alone (its NumPy value would be a transfer)."""
+    return type(x) is not Array or x._data[0] is not None
 
 
 def _fit_host(gi, x, prim, pos):

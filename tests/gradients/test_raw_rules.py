@@ -106,3 +106,47 @@ def test_only_unobserved_walks_run_host_rules(monkeypatch):
         assert not tape.unobserved()
         grad(lambda x: inp.sum(inp.tanh(x)))(x)
     assert stacks == [0, 0]
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_cost_aware_walks_run_host_rules_on_host_values(name, monkeypatch):
+    """Under CostAwarePolicy an unobserved walk runs the host rules for host values: the same bytes as the
+    dispatched rules (which its estimates put on NumPy at these sizes)."""
+    rng = onp.random.default_rng(3)
+    x, c = (inp.array(rng.uniform(0.5, 1.5, (4, 3)).astype(onp.float32)) for _ in range(2))
+    with imperdl.CostAwarePolicy():
+        assert tape.unobserved() == tape.MIXED
+        fast = [g.asnumpy() for g in grad(PROGRAMS[name], (0, 1))(x, c)]
+        with monkeypatch.context() as m:
+            m.setattr(tape, "unobserved", lambda: 0)
+            slow = [g.asnumpy() for g in grad(PROGRAMS[name], (0, 1))(x, c)]
+    _same(fast, slow)
+
+
+@pytest.mark.mxnet
+def test_cost_aware_walk_leaves_mxnet_values_to_the_policy(monkeypatch):
+    """An entry whose gradient or inputs live on MXNet alone goes through the dispatched rule (no host copy is
+    made for it); host entries of the same walk take the host rules."""
+    calls = []
+    for name in ("multiply", "tanh"):
+        prim = imperdl.core.registry.primitive(name)
+        monkeypatch.setattr(prim, "raw_vjp", lambda pos, g, ans, args, _n=name, _r=raw.TABLE[name]: (
+            calls.append(_n), _r(pos, g, ans, args))[1])
+    rng = onp.random.default_rng(4)
+    vh, ch, wh = (rng.uniform(0.5, 1.5, (3, 4)) for _ in range(3))
+
+    def f(v, w):
+        with imperdl.PreferMXNetPolicy():  # (forward on MXNet: results there alone)
+            a = inp.sum(inp.tanh(v * inp.array(ch)))
+        with imperdl.OnlyNumPyPolicy():
+            b = inp.sum(inp.tanh(w))
+        return a + b
+
+    vjp, y = make_vjp(f, (0, 1))(inp.array(vh), inp.array(wh))
+    with imperdl.CostAwarePolicy():
+        gv, gw = vjp(inp.array(1.0))
+    # w's tanh only: v's tanh result lives on MXNet alone, so its rule went to the policy (which may bring the
+    # values to the host for the small calls after it, as it chooses)
+    assert calls.count("tanh") == 1 and calls[0] == "tanh"
+    onp.testing.assert_allclose(gv.asnumpy(), ch * (1 - onp.tanh(vh * ch) ** 2), rtol=1e-12)
+    onp.testing.assert_allclose(gw.asnumpy(), 1 - onp.tanh(wh) ** 2, rtol=1e-12)
