@@ -61,6 +61,7 @@ class Primitive:
         self.scalar0d = True  # a 0-d MXNet result stands for a NumPy scalar (see registry.ARRAY_RESULTS)
         self.vjp = None  # filled by the gradient-rule tables: tuple of per-argument vjp makers, or a callable
         self.raw_vjp = None  # the same rule on host values, for unobserved backward walks (see rules.raw)
+        self.raw_for = None  # the ``vjp`` that ``raw_vjp`` mirrors
         # how the tape reads list/tuple arguments holding traced values (see ``lift``): None leaves them as they
         # are; otherwise the argument positions/keywords that are sequences of arrays (``concatenate``'s first),
         # every other list argument being one array_like, recorded as ``array(list)``

@@ -379,6 +379,8 @@ class Tape:
                 if g is None:
                     continue
                 raw = getattr(prim, "raw_vjp", None) if host and e.kwargs is _NO_KW else None
+                if raw is not None and prim.raw_for is not prim.vjp:
+                    raw = None  # (the rule was replaced after its twin was made)
                 if raw is not None and mixed and not (_on_host(g) and _on_host(e.ans) and all(map(_on_host, e.args))):
                     raw = None
                 if raw is not None:

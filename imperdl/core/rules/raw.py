@@ -135,7 +135,9 @@ TABLE = {
 
 
 def install() -> None:
-    """Give each primitive of the table its host rule (``Primitive.raw_vjp``)."""
+    """Give each primitive of the table its host rule (``Primitive.raw_vjp``), tied to the rule it mirrors
+    (``raw_for``): a primitive whose ``vjp`` is replaced later runs the new rule, not a stale twin."""
     for name, rule in TABLE.items():
         if in_numpy(name):
-            primitive(name).raw_vjp = rule
+            p = primitive(name)
+            p.raw_vjp, p.raw_for = rule, p.vjp
