@@ -30,11 +30,11 @@ CLOSING_NOTES = {
     "chain-vs-autograd": (
         "Under the default policy (cost_aware) every forward call still computes its located signature (shapes, "
         "dtypes, where each argument lives) and looks up the policy's cached decision; `only_numpy` skips both "
-        "(its row), and both now share the lean tape entry and a backward walk that runs each rule's host twin "
-        "(plain NumPy calls) for host values. The callgrind table separates the two rows without load noise. What "
-        "would close the rest: a decision that needs no signature for small host arrays (the cost table never "
-        "sends an elementwise call on host values below its crossover size to MXNet, so a size test could stand "
-        "for the signature and the cache lookup)."
+        "(its row), and both share the lean tape entry and a backward walk that runs each rule's host twin (plain "
+        "NumPy calls) for host values. The instructions-per-op table separates the two rows without load noise. "
+        "What would close the rest: a decision that needs no signature for small host arrays (the cost table "
+        "never sends an elementwise call on host values below its crossover size to MXNet, so a size test could "
+        "stand for the signature and the cache lookup)."
     ),
     "svi-vs-autograd": (
         "The same per-op overhead as the tiny chain, on ~25 small operations per step (indexing, broadcasts "
@@ -45,9 +45,9 @@ CLOSING_NOTES = {
         "PyTorch runs dispatch, the autograd node and the backward in C++. imperdl's per-op cost is Python: per "
         "forward call one dispatch (signature and cached decision under the default policy, neither under "
         "`only_numpy`) and one tape entry, per backward entry one host-twin rule of a few NumPy calls (see the "
-        "profile and the callgrind table). What would close it: dispatch and the tape entry as one C-level call "
-        "(an extension module), or `imperdl.jit`, which already runs this chain at a fraction of PyTorch eager's "
-        "per-op cost (its target below)."
+        "profile and the instructions-per-op table). What would close it: dispatch and the tape entry as one "
+        "C-level call (an extension module), or `imperdl.jit`, which already runs this chain at a fraction of "
+        "PyTorch eager's per-op cost (its target below)."
     ),
     "mlp-vs-numpy": (
         "Both run the same five BLAS products per step (two forward, three backward: no gradient for the input "
@@ -374,8 +374,9 @@ def _callgrind(base: Path | None) -> list[str]:
             f"`python bench/callgrind.py --json docs/{CALLGRIND}` ({cg['date']}"
             + (f", {cg['seconds']} s" if cg.get("seconds") else "") + ").", "",
             *_table(["implementation", "instructions per op"], rows, ["---", "---:"]),
-            "", "Counts repeat closely for NumPy, autograd, imperdl and JAX; PyTorch's varied by ~20% between two "
-            "runs (38.5k and 46.1k on 2026-12-04; the cause was not investigated).", ""]
+            "", "The counts are not exact repeats: the extra steps meet a varying number of Python garbage "
+            "collections and hash orders (measured on 2026-12-04: imperdl's default row 65.7k and 73.6k in two "
+            "runs, PyTorch's 30.2k to 46.1k over three); compare rows of one table.", ""]
 
 
 def _thread_pools(base: Path | None) -> list[str]:
