@@ -401,7 +401,8 @@ def _thread_pools(base: Path | None) -> list[str]:
         "`MXNET_OMP_MAX_THREADS`). Set to the CPU count, every MXNet operator, however small, starts a team whose "
         "threads spin-wait at the barrier; when other load holds a core, each operator waits for a descheduled "
         "thread to get a time slice. A variational-inference loop that runs its small-array operators on MXNet "
-        "(`prefer_mxnet`) went from under a second to 10 s, with ten times the context switches.", "",
+        "(`prefer_mxnet`) went from a fraction of a second to seconds, with a hundred times the context switches "
+        "(the *before* row with one core busy).", "",
         "**Measured** with `python bench/threads.py [--busy] --json ...` (black-box SVI: 30 steps on (2000, 2) "
         "arrays, each configuration in its own process, medians of 3 runs; *before* sets "
         "`IMPERDL_MXNET_THREADS` to the user's count, which is what imperdl did before this policy):", ""]
