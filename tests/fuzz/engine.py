@@ -214,7 +214,12 @@ def check_gradient(name: str, args: tuple, kwargs: dict) -> None:
             or not x.size or not onp.isfinite(x).all()):
         return
     rest, rest_im = args[1:], _imperdl_side(copy.deepcopy(args[1:]))
-    fwd = call_outcome(lambda: getattr(onp, name)(x.copy(), *copy.deepcopy(rest), **kwargs))
+    np_fn, im_fn = getattr(onp, name), D._imperdl_function(name)
+
+    def imperdl_grad():
+        return call_outcome(lambda: grad(lambda v: inp.sum(im_fn(v, *rest_im, **kwargs)))(inp.array(x, copy=True)))
+
+    fwd = call_outcome(lambda: np_fn(x.copy(), *copy.deepcopy(rest), **kwargs))
     if fwd[0] == "value" and (type(fwd[1]) in (float, complex) or getattr(fwd[1], "dtype", None) is onp.dtype(object)):
         return  # (an int beyond int64/uint64: imperdl refuses that gradient in words, see tests/test_autograd.py)
     if fwd[0] == "value" and getattr(fwd[1], "dtype", onp.dtype(object)).kind in "fc" and not onp.isfinite(
@@ -223,10 +228,8 @@ def check_gradient(name: str, args: tuple, kwargs: dict) -> None:
     if "where" in kwargs:
         # HIPS autograd's reductions ignore where= (sum(x, where=None) is 0, its autograd gradient 1): NumPy's own
         # function under central differences is the oracle
-        f = getattr(onp, name)
-        ref = call_outcome(lambda: numeric_grad(lambda v: float(onp.sum(f(v, *rest, **kwargs))), x))
-        im_fn = D._imperdl_function(name)
-        got = call_outcome(lambda: grad(lambda v: inp.sum(im_fn(v, *rest_im, **kwargs)))(inp.array(x, copy=True)))
+        ref = call_outcome(lambda: numeric_grad(lambda v: float(onp.sum(np_fn(v, *rest, **kwargs))), x))
+        got = imperdl_grad()
         if ref[0] == "value":
             assert got[0] == "value", f"gradient of {_call_text(name, args, kwargs)} raised: {got[1]!r}"
             scale = 1e-6 * max(1.0, float(onp.abs(x).max()))
@@ -242,9 +245,7 @@ def check_gradient(name: str, args: tuple, kwargs: dict) -> None:
         # result's dtype= (sum(x, dtype=float32)), or NumPy 1.x casting a 0-d cotangent by value (a float64 vector
         # dot a float16 one): both compute in that dtype, so the values compare in the argument's
         ref = ("value", onp.asarray(ref[1], dtype=x.dtype))
-    im_fn = D._imperdl_function(name)
-    got = call_outcome(lambda: grad(lambda v: inp.sum(im_fn(v, *rest_im, **kwargs)))(inp.array(x, copy=True)))
-    assert_same_outcome(got, ref, f"gradient of {_call_text(name, args, kwargs)}")
+    assert_same_outcome(imperdl_grad(), ref, f"gradient of {_call_text(name, args, kwargs)}")
 
 
 # no shrinking: a bounded run reports the call as drawn rather than spend its minutes minimising it

@@ -123,20 +123,20 @@ class Jitted:
         key, leaves, pol = self._key(args, kwargs)
         plan = self._plans.get(key)
         if plan is not None:
-            try:
-                out = plan(leaves)
-            except Exception:
-                return self._eager(args, kwargs)
+            out = self._replay(plan, leaves, args, kwargs)
             if out is not RETRACE:
                 return out
         return self._trace(key, leaves, pol, args, kwargs)
 
-    def _eager(self, args, kwargs):
-        """A replay that raised (a value the trace did not meet: a singular matrix, an index out of range) runs
-        ``f`` as it would without jit: the error names the operator and its arguments' shapes, as eager's does
-        (the replay's own is the backend's bare text). A plan writes its in-place updates back only at its end,
-        so the failed replay changed nothing."""
-        return self.fun(*args, **kwargs)
+    def _replay(self, plan, leaves, args, kwargs):
+        """``plan``'s outputs, or ``RETRACE``. A replay that raises (a value the trace did not meet: a singular
+        matrix, an index out of range) runs ``f`` as it would without jit instead: the error names the operator
+        and its arguments' shapes, as eager's does (the replay's own is the backend's bare text). A plan writes
+        its in-place updates back only at its end, so the failed replay changed nothing."""
+        try:
+            return plan(leaves)
+        except Exception:
+            return self.fun(*args, **kwargs)
 
     def _trace(self, key, leaves, pol, args, kwargs):
         seen: list = []
@@ -146,10 +146,7 @@ class Jitted:
         with self._lock:
             plan = self._plans.get(key)
             if plan is not None:  # another thread traced this signature meanwhile
-                try:
-                    out = plan(leaves)
-                except Exception:
-                    return self._eager(args, kwargs)
+                out = self._replay(plan, leaves, args, kwargs)
                 if out is not RETRACE:
                     return out
             tracer = Tracer(self.name, leaves, seen)

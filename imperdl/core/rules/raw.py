@@ -94,7 +94,7 @@ def _mean(pos, g, ans, args):
     if len(args) != 1:
         return NotImplemented
     shape = shape_of(args[0])
-    return onp.broadcast_to(_true_divide(g, math.prod(shape[a] for a in range(len(shape)))), shape)
+    return onp.broadcast_to(_true_divide(g, math.prod(shape)), shape)
 
 
 def _getitem(pos, g, ans, args):

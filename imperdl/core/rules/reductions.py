@@ -151,9 +151,12 @@ defvjp("product", _prod, reads=("ans", 0))
 
 
 # ------------------------------------------------------------------------------------------------- extrema
-def _winners(g, ans, a, axis, keepdims, ans_kept=False):
-    """``g`` shared evenly among the entries equal to the result along the reduced axes."""
+def _winners(g, ans, a, axis, keepdims, ans_kept=False, keep=None):
+    """``g`` shared evenly among the entries equal to the result along the reduced axes (among those ``keep``
+    selects, when given)."""
     mask = a == (ans if ans_kept else _keep(ans, a, axis, keepdims))
+    if keep is not None:
+        mask = mask & keep
     return mask, _keep(g, a, axis, keepdims) / _tally(mask, axis, g)
 
 
@@ -163,10 +166,8 @@ def _extremum(g, ans, a, axis=None, out=None, keepdims=_NOVALUE, initial=_NOVALU
     not a silent zero; a slice whose result is ``initial`` (no kept entry reaches it) is constant: zero."""
     np = _np()
     ans_k = _keep(ans, a, axis, keepdims)
-    mask = a == ans_k
-    if _given(where, True):
-        mask = mask & _mask(where, a)
-    share = _keep(g, a, axis, keepdims) / _tally(mask, axis, g)
+    keep = _mask(where, a) if _given(where, True) else None
+    mask, share = _winners(g, ans_k, a, axis, keepdims, ans_kept=True, keep=keep)
     lost = ~np.any(mask, axis=axis, keepdims=True) & np.isnan(ans_k)
     dt = dtype_of(share)
     elsewhere = np.where(lost, np.full((), onp.nan, dtype=dt), np.zeros((), dtype=dt))
