@@ -233,6 +233,8 @@ def check_gradient(name: str, args: tuple, kwargs: dict) -> None:
         dt = onp.dtype(x.dtype if dt is None else dt)
         if dt.kind not in "fc":
             return  # (an integer result: piecewise constant)
+        if name in ("std", "nanstd") and fwd[0] == "value" and (onp.asarray(fwd[1]) == 0).any():
+            return  # (sqrt's kink: a constant slice's std has no derivative; NaN as autograd's, differences say 0)
         exact = {k: v for k, v in kwargs.items() if k != "dtype"}
         ref = call_outcome(lambda: numeric_grad(lambda v: float(onp.sum(np_fn(v, *rest, **exact))), x))
         got = imperdl_grad()
