@@ -222,6 +222,8 @@ def check_gradient(name: str, args: tuple, kwargs: dict) -> None:
     fwd = call_outcome(lambda: np_fn(x.copy(), *copy.deepcopy(rest), **kwargs))
     if fwd[0] == "value" and (type(fwd[1]) in (float, complex) or getattr(fwd[1], "dtype", None) is onp.dtype(object)):
         return  # (an int beyond int64/uint64: imperdl refuses that gradient in words, see tests/test_autograd.py)
+    if fwd[0] == "value" and onp.size(fwd[1]) > 2**24:
+        return  # (a huge zero-stride view, broadcast_to(x, (2**53 + 1,)): no oracle reads it in finite time)
     if fwd[0] == "value" and getattr(fwd[1], "dtype", onp.dtype(object)).kind in "fc" and not onp.isfinite(
             fwd[1]).all():
         return  # (a NaN/inf value, var with ddof >= n: neither autograd's rule nor differences mean anything there)
